@@ -1,0 +1,179 @@
+"""Persistence ports: one repository per aggregate, reached through a unit of work."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+import attrs
+
+from wfcore.domain.agents import Agent, HealthResult
+from wfcore.domain.audit import AuditEntry, EntityType
+from wfcore.domain.events import RunEvent
+from wfcore.domain.ids import AgentId, RunId, WorkflowId
+from wfcore.domain.runs import Run, RunStatus, StepExecution
+from wfcore.domain.workflows import Workflow, WorkflowVersion
+from wfcore.ports.dispatch import Outbox
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+    limit: int
+    offset: int
+
+
+@attrs.frozen
+class Sort:
+    """A sort field and direction, parsed from `name` / `-name`."""
+
+    field: str
+    descending: bool = False
+
+
+@attrs.frozen
+class AgentQuery:
+    status: str | None = None
+    name_contains: str | None = None
+    sort: Sort = Sort("created_at")
+    limit: int = 20
+    offset: int = 0
+
+
+@attrs.frozen
+class WorkflowQuery:
+    status: str | None = None
+    name_contains: str | None = None
+    sort: Sort = Sort("created_at")
+    limit: int = 20
+    offset: int = 0
+
+
+@attrs.frozen
+class RunQuery:
+    workflow_id: WorkflowId | None = None
+    statuses: tuple[RunStatus, ...] = ()
+    triggered_by: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    sort: Sort = Sort("created_at", descending=True)
+    limit: int = 20
+    offset: int = 0
+
+
+@attrs.frozen
+class AuditQuery:
+    entity_type: EntityType | None = None
+    entity_id: str | None = None
+    user_id: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 20
+    offset: int = 0
+
+
+class AgentRepository(Protocol):
+    async def add(self, agent: Agent) -> None:
+        """Store a new agent; `Conflict` if a live agent already has its name."""
+
+    async def get(self, agent_id: AgentId) -> Agent:
+        """The live agent with this id; `NotFound` otherwise (deleted agents included)."""
+
+    async def get_by_name(self, name: str) -> Agent:
+        """The live agent with this name; `NotFound` otherwise."""
+
+    async def update(self, agent: Agent) -> None:
+        """Overwrite a stored agent; `Conflict` if its new name is taken by another live agent."""
+
+    async def record_health(self, agent_id: AgentId, result: HealthResult) -> None: ...
+
+    async def list(self, query: AgentQuery) -> Page[Agent]: ...
+
+
+class WorkflowRepository(Protocol):
+    async def add(self, workflow: Workflow, version: WorkflowVersion) -> None:
+        """Store a new workflow and its first version; `Conflict` if the name is taken."""
+
+    async def add_version(self, workflow: Workflow, version: WorkflowVersion) -> None:
+        """Store version N+1 and move the workflow to it; `Conflict` if N+1 exists already."""
+
+    async def get(self, workflow_id: WorkflowId, *, include_deleted: bool = False) -> Workflow: ...
+
+    async def get_version(self, workflow_id: WorkflowId, version: int) -> WorkflowVersion: ...
+
+    async def update(self, workflow: Workflow) -> None:
+        """Overwrite the workflow's own fields (status, deletion), never a version."""
+
+    async def list(self, query: WorkflowQuery) -> Page[Workflow]: ...
+
+    async def list_versions(self, workflow_id: WorkflowId, *, limit: int, offset: int) -> Page[WorkflowVersion]: ...
+
+
+class RunRepository(Protocol):
+    """A run owns its step executions and its event log."""
+
+    async def add(self, run: Run, steps: Sequence[StepExecution]) -> None: ...
+
+    async def get(self, run_id: RunId, *, for_update: bool = False) -> Run:
+        """The run; with `for_update` the row stays locked until the unit of work ends."""
+
+    async def find_by_idempotency_key(self, workflow_id: WorkflowId, key: str) -> Run | None: ...
+
+    async def update(self, run: Run, steps: Sequence[StepExecution] = ()) -> None:
+        """Write the run and the given steps. When `run.lease` is set, only if its token is current."""
+
+    async def steps(self, run_id: RunId) -> builtins.list[StepExecution]: ...
+
+    async def append_events(self, events: Sequence[RunEvent]) -> None: ...
+
+    async def events(self, run_id: RunId, *, after_seq: int = 0) -> builtins.list[RunEvent]: ...
+
+    async def list(self, query: RunQuery) -> Page[Run]: ...
+
+    async def claim(self, run_id: RunId, *, owner: str, now: datetime, expires_at: datetime) -> Run | None:
+        """Compare-and-set: take the lease of a pending or running run whose lease is free or expired.
+
+        Returns the run with its new lease (fencing token + 1), or None when it is finished or held.
+        """
+
+    async def renew(self, run_id: RunId, *, token: int, expires_at: datetime) -> bool:
+        """Extend a lease still held with `token`; False if it was lost."""
+
+    async def release(self, run_id: RunId, *, token: int) -> None: ...
+
+    async def claimable(self, *, now: datetime, limit: int) -> builtins.list[RunId]:
+        """Runs waiting for a worker: pending ones, and running ones whose lease expired."""
+
+
+class AuditLog(Protocol):
+    async def append(self, entry: AuditEntry) -> None: ...
+
+    async def list(self, query: AuditQuery) -> Page[AuditEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Changes are rolled back unless `commit` is awaited inside the block."""
+
+    agents: AgentRepository
+    workflows: WorkflowRepository
+    runs: RunRepository
+    audit: AuditLog
+    outbox: Outbox
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...

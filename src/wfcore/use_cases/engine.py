@@ -1,0 +1,377 @@
+"""The engine: drives one run's steps to the end under a lease, the way a worker executes it.
+
+The database is the truth. The engine claims the run (a compare-and-set that bumps the fencing token),
+then every write it makes is checked against that token, so a worker that lost its lease cannot write.
+Each transaction re-reads the run row, so a committed cancel request is seen before any new step starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from wfcore.domain.agents import Agent
+from wfcore.domain.errors import LeaseLost, NotFound
+from wfcore.domain.events import EventType, RunEvent
+from wfcore.domain.ids import RunId, WorkflowId
+from wfcore.domain.runs import Run, RunError, RunStatus, StepExecution, StepStatus
+from wfcore.domain.workflows import CompiledWorkflow, compile_definition
+from wfcore.ports.agents import AgentInvoker
+from wfcore.use_cases.common import Services
+from wfcore.use_cases.step_runner import StepRunner, step_context
+from wfcore.use_cases.workflows import resolve_agent
+
+
+@attrs.frozen
+class EngineSettings:
+    owner: str
+    lease_seconds: float = 30.0
+    max_parallel_steps: int = 32
+
+
+@attrs.define
+class RunEngine:
+    """Executes runs. One engine serves a whole worker process; `cancel` reaches the runs it holds."""
+
+    services: Services
+    invoker: AgentInvoker
+    settings: EngineSettings
+    random: Callable[[], float] = random.random
+    _compiled: dict[tuple[WorkflowId, int], CompiledWorkflow] = attrs.field(factory=dict, init=False)
+    _active: dict[RunId, RunExecution] = attrs.field(factory=dict, init=False)
+
+    async def execute(self, run_id: RunId) -> Run | None:
+        """Claim the run and drive it to a finished state (or until the lease is lost).
+
+        Returns None when the run is finished already or another worker holds it.
+        """
+        if run_id in self._active:
+            return None
+        now = self.services.clock.now()
+        async with self.services.uow() as uow:
+            run = await uow.runs.claim(
+                run_id,
+                owner=self.settings.owner,
+                now=now,
+                expires_at=now + timedelta(seconds=self.settings.lease_seconds),
+            )
+            await uow.commit()
+        if run is None:
+            return None
+        execution = RunExecution(engine=self, run=run)
+        self._active[run_id] = execution
+        try:
+            return await execution.drive()
+        except LeaseLost:
+            return None
+        finally:
+            self._active.pop(run_id, None)
+
+    def cancel(self, run_id: RunId) -> None:
+        """Abort the in-flight calls of a run this engine holds (its cancel request is committed)."""
+        execution = self._active.get(run_id)
+        if execution is not None:
+            execution.abort()
+
+    @property
+    def active_runs(self) -> int:
+        return len(self._active)
+
+    async def compiled(self, workflow_id: WorkflowId, version: int) -> CompiledWorkflow:
+        key = (workflow_id, version)
+        if key not in self._compiled:
+            async with self.services.uow() as uow:
+                stored = await uow.workflows.get_version(workflow_id, version)
+            self._compiled[key] = compile_definition(stored.definition)
+        return self._compiled[key]
+
+
+Mutation = Callable[[Run], tuple[Run, list[StepExecution], list[RunEvent]]]
+
+
+@attrs.define
+class RunExecution:
+    engine: RunEngine
+    run: Run
+    steps: dict[str, StepExecution] = attrs.field(factory=dict)
+    workflow: CompiledWorkflow | None = None
+    agents: dict[str, Agent | None] = attrs.field(factory=dict)
+    in_flight: dict[str, asyncio.Task[StepExecution]] = attrs.field(factory=dict)
+    aborted: asyncio.Event = attrs.field(factory=asyncio.Event)
+
+    @property
+    def services(self) -> Services:
+        return self.engine.services
+
+    def abort(self) -> None:
+        self.aborted.set()
+        for task in self.in_flight.values():
+            task.cancel()
+
+    async def drive(self) -> Run:
+        workflow = await self.engine.compiled(self.run.workflow_id, self.run.workflow_version)
+        self.workflow = workflow
+        async with self.services.uow() as uow:
+            self.steps = {step.step_id: step for step in await uow.runs.steps(self.run.id)}
+            for step_id, step in workflow.steps.items():
+                try:
+                    self.agents[step_id] = await resolve_agent(uow.agents, step.definition.agent)
+                except NotFound:
+                    self.agents[step_id] = None
+        renewal = asyncio.create_task(self._renew_lease())
+        try:
+            await self.write(self._begin)
+            while not self.run.status.is_finished:
+                if not self.in_flight:
+                    await self.write(self._advance)
+                    continue
+                done = await self._wait_for_steps()
+                await self.write(functools.partial(self._complete, done=done))
+            return self.run
+        finally:
+            renewal.cancel()
+            for task in self.in_flight.values():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, LeaseLost):
+                await renewal
+            await self._release()
+
+    async def _wait_for_steps(self) -> list[StepExecution]:
+        abort = asyncio.create_task(self.aborted.wait())
+        try:
+            await asyncio.wait([*self.in_flight.values(), abort], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            abort.cancel()
+        done: list[StepExecution] = []
+        for step_id, task in list(self.in_flight.items()):
+            if not task.done():
+                continue
+            del self.in_flight[step_id]
+            if task.cancelled():
+                continue
+            error = task.exception()
+            if error is not None:
+                raise error
+            result = task.result()
+            # Recorded at once, so no other write mistakes the step for one that still needs a call.
+            self.steps[step_id] = result
+            done.append(result)
+        return done
+
+    @property
+    def _token(self) -> int:
+        assert self.run.lease is not None
+        return self.run.lease.token
+
+    async def write(self, mutate: Mutation) -> None:
+        """One fenced transaction: re-read the run under lock, check the token, apply, commit."""
+        async with self.services.uow() as uow:
+            current = await uow.runs.get(self.run.id, for_update=True)
+            if current.lease is None or current.lease.token != self._token:
+                raise LeaseLost(run_id=self.run.id, token=self._token)
+            run, steps, events = mutate(current)
+            await uow.runs.update(run, steps)
+            if events:
+                await uow.runs.append_events(events)
+            await uow.commit()
+        self.run = run
+        for step in steps:
+            self.steps[step.step_id] = step
+        self._launch_started()
+
+    def _begin(self, run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+        now = self.services.clock.now()
+        if run.status is RunStatus.PENDING:
+            started = run.start(at=now)
+            data = {"attempt": run.attempt, "worker": self.engine.settings.owner}
+            return started, [], [RunEvent(run_id=run.id, type=EventType.RUN_STARTED, at=now, data=data)]
+        # A run taken over from a worker that died: its running steps start again.
+        restarted = [step.to(StepStatus.PENDING) for step in self.steps.values() if step.status is StepStatus.RUNNING]
+        return run, restarted, []
+
+    def _advance(self, run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+        """Start every step that is ready, skip those that must be skipped, or finish the run."""
+        if run.cancel_requested_at is not None or self.aborted.is_set():
+            return self._finish_cancelled(run)
+        assert self.workflow is not None
+        now = self.services.clock.now()
+        changed: list[StepExecution] = []
+        events: list[RunEvent] = []
+        progressing = True
+        while progressing:
+            progressing = False
+            for step_id in self._ready():
+                step = self._decide(step_id, run, now)
+                self.steps[step_id] = step
+                changed.append(step)
+                events.append(step_event(step, now))
+                if step.status is StepStatus.FAILED:
+                    failure = self._failure(run, step, now)
+                    if failure is not None:
+                        return failure[0], changed + failure[1], events + failure[2]
+                if step.status is not StepStatus.RUNNING:
+                    progressing = True
+        if all(step.status.is_finished for step in self.steps.values()):
+            finished, finish_events = self._finish(run, now)
+            return finished, changed, events + finish_events
+        if not changed and not self.in_flight and not self._started():
+            error = RunError(code="internal", message="no step can start and none is running")
+            return (
+                run.fail(error=error, at=now),
+                [],
+                [RunEvent(run_id=run.id, type=EventType.RUN_FAILED, at=now)],
+            )
+        return run, changed, events
+
+    def _ready(self) -> list[str]:
+        assert self.workflow is not None
+        ready: list[str] = []
+        running = sum(1 for step in self.steps.values() if step.status is StepStatus.RUNNING)
+        limit = self.engine.settings.max_parallel_steps - running
+        for step_id, step in self.workflow.steps.items():
+            if len(ready) >= limit:
+                break
+            if self.steps[step_id].status is not StepStatus.PENDING:
+                continue
+            if all(self.steps[dep].status.is_finished for dep in step.definition.depends_on):
+                ready.append(step_id)
+        return ready
+
+    def _decide(self, step_id: str, run: Run, now: Any) -> StepExecution:
+        assert self.workflow is not None
+        compiled = self.workflow.steps[step_id]
+        step = self.steps[step_id]
+        deps = compiled.definition.depends_on
+        if deps and all(self.steps[dep].status is StepStatus.SKIPPED for dep in deps):
+            return step.to(StepStatus.SKIPPED, finished_at=now)
+        context = step_context(run, self.steps)
+        runner = StepRunner(execution=self, compiled=compiled)
+        return runner.prepare(step, context, now)
+
+    def _started(self) -> list[StepExecution]:
+        return [s for s in self.steps.values() if s.status is StepStatus.RUNNING and s.step_id not in self.in_flight]
+
+    def _launch_started(self) -> None:
+        """Call the agents of steps whose start is now committed; never before, so a cancel wins."""
+        if self.workflow is None or self.run.status is not RunStatus.RUNNING or self.aborted.is_set():
+            return
+        for step in self._started():
+            runner = StepRunner(execution=self, compiled=self.workflow.steps[step.step_id])
+            self.in_flight[step.step_id] = asyncio.create_task(runner.call(self.run, step))
+
+    def _complete(self, run: Run, done: list[StepExecution]) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+        now = self.services.clock.now()
+        if run.status.is_finished or run.cancel_requested_at is not None or self.aborted.is_set():
+            late = [
+                RunEvent(
+                    run_id=run.id,
+                    type=EventType.LATE_RESULT_IGNORED,
+                    at=now,
+                    step_id=step.step_id,
+                    data={"status": step.status.value},
+                )
+                for step in done
+            ]
+            cancelled, steps, events = self._finish_cancelled(run)
+            return cancelled, steps, late + events
+        events = [step_event(step, now) for step in done]
+        for step in done:
+            self.steps[step.step_id] = step
+        for step in done:
+            if step.status is StepStatus.FAILED:
+                failure = self._failure(run, step, now)
+                if failure is not None:
+                    return failure[0], done + failure[1], events + failure[2]
+        advanced, started, more_events = self._advance(run)
+        return advanced, done + started, events + more_events
+
+    def _failure(
+        self, run: Run, step: StepExecution, now: Any
+    ) -> tuple[Run, list[StepExecution], list[RunEvent]] | None:
+        """The run failing because of `step`, or None when the step's `on_failure` is `continue`."""
+        assert self.workflow is not None
+        if self.workflow.steps[step.step_id].definition.on_failure == "continue":
+            return None
+        error = step.error
+        message = error.message if error else "the step failed"
+        run_error = RunError(code=error.code if error else "step_failed", message=message, step_id=step.step_id)
+        cancelled = self._cancel_unfinished(now, exclude=step.step_id)
+        failed = run.fail(error=run_error, at=now)
+        data = {"code": run_error.code, "message": run_error.message}
+        event = RunEvent(run_id=run.id, type=EventType.RUN_FAILED, at=now, step_id=step.step_id, data=data)
+        return failed, cancelled, [*(step_event(s, now) for s in cancelled), event]
+
+    def _finish_cancelled(self, run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+        now = self.services.clock.now()
+        if run.status.is_finished:
+            return run, [], []
+        cancelled = self._cancel_unfinished(now)
+        events = [step_event(step, now) for step in cancelled]
+        events.append(RunEvent(run_id=run.id, type=EventType.RUN_CANCELLED, at=now))
+        return run.confirm_cancel(at=now), cancelled, events
+
+    def _cancel_unfinished(self, now: Any, exclude: str | None = None) -> list[StepExecution]:
+        for task in self.in_flight.values():
+            task.cancel()
+        self.in_flight.clear()
+        return [
+            step.to(StepStatus.CANCELLED, finished_at=now)
+            for step in self.steps.values()
+            if not step.status.is_finished and step.step_id != exclude
+        ]
+
+    def _finish(self, run: Run, now: Any) -> tuple[Run, list[RunEvent]]:
+        assert self.workflow is not None
+        context = step_context(run, self.steps)
+        try:
+            if self.workflow.output is not None:
+                output = self.workflow.output.render(context)
+            else:
+                output = {step_id: self.steps[step_id].output for step_id in self.workflow.sinks}
+        except Exception as error:
+            run_error = RunError(code="output_error", message=f"the output template failed: {error}")
+            event = RunEvent(run_id=run.id, type=EventType.RUN_FAILED, at=now, data={"code": "output_error"})
+            return run.fail(error=run_error, at=now), [event]
+        return run.succeed(output=output, at=now), [RunEvent(run_id=run.id, type=EventType.RUN_SUCCEEDED, at=now)]
+
+    async def _renew_lease(self) -> None:
+        interval = self.engine.settings.lease_seconds / 3
+        while True:
+            await self.services.clock.sleep(interval)
+            expires = self.services.clock.now() + timedelta(seconds=self.engine.settings.lease_seconds)
+            async with self.services.uow() as uow:
+                held = await uow.runs.renew(self.run.id, token=self._token, expires_at=expires)
+                current = await uow.runs.get(self.run.id) if held else None
+                await uow.commit()
+            if not held:
+                self.abort()
+                return
+            if current is not None and current.cancel_requested_at is not None:
+                self.abort()
+
+    async def _release(self) -> None:
+        with contextlib.suppress(Exception):
+            async with self.services.uow() as uow:
+                await uow.runs.release(self.run.id, token=self._token)
+                await uow.commit()
+
+
+def step_event(step: StepExecution, now: Any) -> RunEvent:
+    kind = {
+        StepStatus.RUNNING: EventType.STEP_STARTED,
+        StepStatus.SUCCEEDED: EventType.STEP_SUCCEEDED,
+        StepStatus.FAILED: EventType.STEP_FAILED,
+        StepStatus.SKIPPED: EventType.STEP_SKIPPED,
+        StepStatus.CANCELLED: EventType.STEP_CANCELLED,
+    }[step.status]
+    data: dict[str, Any] = {}
+    if step.error is not None:
+        data = {"code": step.error.code, "message": step.error.message}
+    return RunEvent(run_id=step.run_id, type=kind, at=now, step_id=step.step_id, data=data)
