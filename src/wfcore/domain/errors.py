@@ -44,6 +44,12 @@ class Conflict(WfError):
     code = "conflict"
 
 
+class DuplicateIdempotencyKey(Conflict):
+    """Raised by a repository when another run took the same key first (a concurrent duplicate)."""
+
+    code = "duplicate_idempotency_key"
+
+
 class IllegalTransition(Conflict):
     code = "illegal_transition"
 

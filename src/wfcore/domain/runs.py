@@ -86,11 +86,15 @@ class StepAttempt:
 
 @attrs.frozen
 class Lease:
-    """Who may write to a run: `token` is the fencing token, bumped at every claim."""
+    """Who may write to a run: `token` is the fencing token, bumped at every claim and kept on release."""
 
-    owner: str
-    expires_at: datetime
+    owner: str | None
+    expires_at: datetime | None
     token: int
+
+    def is_free(self, now: datetime) -> bool:
+        """Released, or expired: a worker may claim it."""
+        return self.owner is None or self.expires_at is None or self.expires_at <= now
 
 
 @attrs.frozen

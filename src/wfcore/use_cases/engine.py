@@ -52,6 +52,11 @@ class RunEngine:
 
         Returns None when the run is finished already or another worker holds it.
         """
+        execution = await self.claim(run_id)
+        return await execution.drive() if execution is not None else None
+
+    async def claim(self, run_id: RunId) -> RunExecution | None:
+        """Take the run's lease; None when it is finished, held by another worker, or held here."""
         if run_id in self._active:
             return None
         now = self.services.clock.now()
@@ -67,18 +72,16 @@ class RunEngine:
             return None
         execution = RunExecution(engine=self, run=run)
         self._active[run_id] = execution
-        try:
-            return await execution.drive()
-        except LeaseLost:
-            return None
-        finally:
-            self._active.pop(run_id, None)
+        return execution
 
     def cancel(self, run_id: RunId) -> None:
         """Abort the in-flight calls of a run this engine holds (its cancel request is committed)."""
         execution = self._active.get(run_id)
         if execution is not None:
             execution.abort()
+
+    def forget(self, run_id: RunId) -> None:
+        self._active.pop(run_id, None)
 
     @property
     def active_runs(self) -> int:
@@ -115,7 +118,16 @@ class RunExecution:
         for task in self.in_flight.values():
             task.cancel()
 
-    async def drive(self) -> Run:
+    async def drive(self) -> Run | None:
+        """Run the steps to the end; None if the lease was lost on the way (another worker goes on)."""
+        try:
+            return await self._drive()
+        except LeaseLost:
+            return None
+        finally:
+            self.engine.forget(self.run.id)
+
+    async def _drive(self) -> Run:
         workflow = await self.engine.compiled(self.run.workflow_id, self.run.workflow_version)
         self.workflow = workflow
         async with self.services.uow() as uow:

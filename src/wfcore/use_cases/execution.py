@@ -8,7 +8,7 @@ import attrs
 import jsonschema
 
 from wfcore.domain.audit import AuditEntry, EntityType
-from wfcore.domain.errors import Conflict, ErrorDetail, InvalidInput, NotFound
+from wfcore.domain.errors import Conflict, DuplicateIdempotencyKey, ErrorDetail, InvalidInput, NotFound
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunStatus, StepExecution
@@ -30,12 +30,6 @@ class ExecuteWorkflow:
 class Execution:
     run: Run
     created: bool
-
-
-class DuplicateIdempotencyKey(Conflict):
-    """Raised by a repository when another run took the same key first (a concurrent duplicate)."""
-
-    code = "duplicate_idempotency_key"
 
 
 @attrs.define
