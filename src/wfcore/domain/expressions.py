@@ -39,6 +39,9 @@ _SAME_SCOPE = frozenset(
 )
 # Node types whose first child is evaluated against the current node and the rest against its result.
 _CHAINED = frozenset({"subexpression", "index_expression", "pipe", "projection", "value_projection"})
+# Of those, the ones whose second child reads a field of the first child's result (`a.b`, `a | b`);
+# a projection applies it to every element instead (`steps.*.output` names no step).
+_CONTINUED = frozenset({"subexpression", "index_expression", "pipe"})
 
 
 class ExpressionError(ValueError):
@@ -92,10 +95,13 @@ def _root_fields(ast: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any
         children: list[Mapping[str, Any]] = node.get("children", [])
         if kind == "field":
             yield node["value"], None
+        elif kind in ("current", "identity"):
+            # `@` (or the left of `*`, `[*]`, `[?...]`) here is the whole context: it reads steps without naming one.
+            yield "@", None
         elif kind in _CHAINED and children:
             first = children[0]
             if first.get("type") == "field" and len(children) > 1:
-                yield first["value"], _first_field(children[1])
+                yield first["value"], _first_field(children[1]) if kind in _CONTINUED else None
             else:
                 stack.append(first)
         elif kind == "filter_projection" and children:

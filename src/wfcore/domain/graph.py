@@ -44,6 +44,7 @@ def plan_levels(dependencies: Mapping[str, Sequence[str]]) -> list[list[str]]:
     for node, deps in dependencies.items():
         for dep in set(deps):
             dependants[dep].append(node)
+    order = {node: index for index, node in enumerate(dependencies)}
     level = [node for node, count in remaining.items() if count == 0]
     levels: list[list[str]] = []
     while level:
@@ -54,7 +55,6 @@ def plan_levels(dependencies: Mapping[str, Sequence[str]]) -> list[list[str]]:
                 remaining[dependant] -= 1
                 if remaining[dependant] == 0:
                     following.append(dependant)
-        order = {node: index for index, node in enumerate(dependencies)}
         level = sorted(following, key=order.__getitem__)
     return levels
 

@@ -25,6 +25,8 @@ from wfcore.domain.values import check_name
 
 STEP_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 STEP_ID_MAX_LENGTH = 64
+# What `validator_for` answers for a `$schema` it does not know, instead of guessing the latest draft.
+_UNKNOWN_DIALECT = jsonschema.validators.create(meta_schema={})
 
 
 class WorkflowStatus(enum.StrEnum):
@@ -179,6 +181,18 @@ def compile_definition(
 
 
 def _check_input_schema(problems: Problems, schema: Mapping[str, Any]) -> None:
+    if "$schema" in schema:
+        dialect = schema["$schema"]
+        known = isinstance(dialect, str) and (
+            jsonschema.validators.validator_for(schema, default=_UNKNOWN_DIALECT) is not _UNKNOWN_DIALECT
+        )
+        if not known:
+            problems.add(
+                ("input_schema", "$schema"),
+                f"{dialect!r} is not a JSON Schema dialect this service knows (drafts 3 to 2020-12)",
+                "json_schema",
+            )
+            return
     try:
         jsonschema.validators.validator_for(schema).check_schema(dict(schema))
     except SchemaError as error:

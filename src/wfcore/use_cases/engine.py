@@ -165,16 +165,15 @@ class RunExecution:
         for step_id, task in list(self.in_flight.items()):
             if not task.done():
                 continue
-            del self.in_flight[step_id]
             if task.cancelled():
+                del self.in_flight[step_id]
                 continue
             error = task.exception()
             if error is not None:
                 raise error
-            result = task.result()
-            # Recorded at once, so no other write mistakes the step for one that still needs a call.
-            self.steps[step_id] = result
-            done.append(result)
+            # It stays in flight until `_complete` commits it, so no write in between calls its agent again,
+            # and a late result leaves the step as committed (running) for the cancel to finish.
+            done.append(task.result())
         return done
 
     @property
@@ -295,6 +294,7 @@ class RunExecution:
             return cancelled, steps, late + events
         events = [step_event(step, now) for step in done]
         for step in done:
+            del self.in_flight[step.step_id]
             self.steps[step.step_id] = step
         for step in done:
             if step.status is StepStatus.FAILED:

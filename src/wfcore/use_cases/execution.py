@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 import jsonschema
+from referencing.exceptions import Unresolvable
 
 from wfcore.domain.audit import AuditEntry, EntityType
 from wfcore.domain.errors import Conflict, DuplicateIdempotencyKey, ErrorDetail, InvalidInput, NotFound
@@ -120,7 +121,14 @@ def _check_same_request(existing: Run, cmd: ExecuteWorkflow) -> None:
 
 def _check_input(schema: Any, value: Any) -> None:
     validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(value), key=lambda error: list(error.absolute_path))
+    try:
+        errors = sorted(validator.iter_errors(value), key=lambda error: list(error.absolute_path))
+    except (Unresolvable, RecursionError) as error:
+        # A schema can pass the save-time check and still be unusable: a `$ref` to nowhere, or to itself.
+        reason = "it refers to itself endlessly" if isinstance(error, RecursionError) else str(error)
+        raise Conflict(
+            f"the workflow's input_schema cannot be applied ({reason}); save a version with a fixed input_schema"
+        ) from None
     if errors:
         raise InvalidInput(
             errors=[
