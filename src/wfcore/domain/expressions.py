@@ -70,8 +70,10 @@ class Expression:
 
 
 def is_truthy(value: Any) -> bool:
-    """JMESPath truthiness: false, null, empty string, list and object are false."""
-    return value not in (None, False, "", [], {})
+    """JMESPath truthiness: false, null, empty string, list and object are false (0 is true)."""
+    if value is None or value is False:
+        return False
+    return bool(value) if isinstance(value, str | list | dict) else True
 
 
 def _step_refs(ast: Mapping[str, Any], source: str) -> Iterator[str]:
