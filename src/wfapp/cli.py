@@ -1,0 +1,94 @@
+"""The `wf` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from wfapp import __version__
+from wfapp.settings import Settings, SettingsError, env_name, flag_name, load_settings
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser, names: Sequence[str] | None = None) -> None:
+    group = parser.add_argument_group("settings (each also read from its WF_ environment variable)")
+    for field in attrs.fields(Settings):
+        if names is not None and field.name not in names:
+            continue
+        group.add_argument(
+            flag_name(field.name),
+            dest=f"setting_{field.name}",
+            metavar=field.name.upper(),
+            help=f"{field.metadata['help']} (env {env_name(field.name)})",
+        )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key.removeprefix("setting_"): value
+        for key, value in vars(args).items()
+        if key.startswith("setting_") and value is not None
+    }
+    return load_settings(overrides=overrides)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from wfapp.serve import serve
+
+    asyncio.run(serve(_settings(args)))
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from wfapp.migration import migrate
+
+    settings = _settings(args)
+    print(migrate(settings.database_url, args.revision))
+
+
+def _demo_agent(args: argparse.Namespace) -> None:
+    from adapters_http.demo_agent import run_demo_agent
+
+    print(f"demo agent listening on http://{args.host}:{args.port} (echo, uppercase, sleep, fail, text, ...)")
+    asyncio.run(run_demo_agent(args.host, args.port))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wf", description="The wf workflow service.")
+    parser.add_argument("--version", action="version", version=f"wf {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the REST API (and, with no broker, the workers too)")
+    _add_setting_flags(serve)
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema to head (or --revision)")
+    migrate.add_argument("--revision", default="head", help="target revision, up or down (default: head)")
+    _add_setting_flags(migrate, ["database_url", "log_level"])
+    migrate.set_defaults(handler=_migrate)
+
+    demo = commands.add_parser("demo-agent", help="serve a small real agent for trying the service")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8081)
+    demo.set_defaults(handler=_demo_agent)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], Any] = args.handler
+    try:
+        handler(args)
+    except SettingsError as error:
+        print(f"wf: bad setting: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

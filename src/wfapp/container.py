@@ -1,0 +1,79 @@
+"""The composition root: one container that wires the ports to adapters chosen from settings."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from adapters_db.engine import create_database
+from adapters_db.secrets import FernetSecretBox
+from adapters_db.unit_of_work import SqlUnitOfWorkFactory
+from dependency_injector import containers, providers
+
+from adapters_http.client import AgentClientSettings, HttpAgentInvoker, parse_networks
+from adapters_memory.dispatcher import InProcessDispatcher
+from adapters_memory.system import SystemClock, UuidGenerator
+from wfapp import __version__
+from wfapp.secrets import secret_keys
+from wfapp.settings import Settings
+from wfcore.use_cases.agents import AgentRegistry
+from wfcore.use_cases.audit import AuditQueries
+from wfcore.use_cases.common import Services
+from wfcore.use_cases.engine import EngineSettings, RunEngine
+from wfcore.use_cases.execution import ExecuteWorkflowHandler
+from wfcore.use_cases.runs import RunCommands, RunQueries
+from wfcore.use_cases.worker import Worker
+from wfcore.use_cases.workflows import WorkflowCatalog
+
+
+def worker_name() -> str:
+    """Unique per process: the lease owner written on the runs this process holds."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def agent_client_settings(settings: Settings) -> AgentClientSettings:
+    denied = parse_networks(",".join(settings.agent_denied_networks)) if settings.agent_denied_networks else None
+    allowed = parse_networks(",".join(settings.agent_allowed_networks))
+    return AgentClientSettings.create(
+        allowed_networks=allowed,
+        denied_networks=denied,
+        max_response_bytes=settings.max_response_bytes,
+        user_agent=f"wf/{__version__}",
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """Everything one `wf` process runs with. Nothing connects until a provider is first called."""
+
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UuidGenerator)
+
+    database = providers.Singleton(create_database, settings.provided.database_url)
+    secret_box = providers.Singleton(lambda settings: FernetSecretBox(secret_keys(settings)), settings)
+    uow = providers.Singleton(SqlUnitOfWorkFactory, database, secret_box)
+    services = providers.Singleton(Services, uow=uow, clock=clock, ids=ids)
+
+    dispatcher = providers.Singleton(InProcessDispatcher)
+    invoker = providers.Singleton(
+        HttpAgentInvoker, settings=providers.Callable(agent_client_settings, settings), clock=clock
+    )
+
+    agents = providers.Singleton(AgentRegistry, services=services, invoker=invoker)
+    workflows = providers.Singleton(WorkflowCatalog, services=services)
+    execute = providers.Singleton(ExecuteWorkflowHandler, services=services, dispatcher=dispatcher)
+    runs = providers.Singleton(RunQueries, services=services)
+    run_commands = providers.Singleton(RunCommands, services=services, dispatcher=dispatcher)
+    audit = providers.Singleton(AuditQueries, services=services)
+
+    engine = providers.Singleton(
+        RunEngine,
+        services=services,
+        invoker=invoker,
+        settings=providers.Callable(
+            lambda settings: EngineSettings(owner=worker_name(), lease_seconds=settings.lease_seconds), settings
+        ),
+    )
+    worker = providers.Singleton(Worker, engine=engine, concurrency=settings.provided.worker_concurrency)
