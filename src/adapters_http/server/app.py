@@ -1,0 +1,66 @@
+"""The aiohttp application: the use cases behind every route, wrapped in the middlewares."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+from aiohttp import web
+
+from adapters_http.server.bodies import BodyReader
+from adapters_http.server.middlewares import api_key_auth, echo_request_id, log_access, problem_details, request_context
+from adapters_http.server.problems import ProblemMapper
+from adapters_http.server.routes.agents import AgentRoutes
+from adapters_http.server.routes.audit import AuditRoutes
+from adapters_http.server.routes.events import RunEventStream
+from adapters_http.server.routes.runs import RunRoutes
+from adapters_http.server.routes.system import ReadinessCheck, SystemRoutes
+from adapters_http.server.routes.workflows import WorkflowRoutes
+from adapters_http.server.settings import HttpSettings
+from wfcore.use_cases.agents import AgentRegistry
+from wfcore.use_cases.audit import AuditQueries
+from wfcore.use_cases.execution import ExecuteWorkflowHandler
+from wfcore.use_cases.runs import RunCommands, RunQueries
+from wfcore.use_cases.workflows import WorkflowCatalog
+
+
+@attrs.frozen
+class Api:
+    """The use cases the HTTP API serves; the composition root builds them."""
+
+    agents: AgentRegistry
+    workflows: WorkflowCatalog
+    execute: ExecuteWorkflowHandler
+    runs: RunQueries
+    run_commands: RunCommands
+    audit: AuditQueries
+
+
+def create_app(api: Api, settings: HttpSettings, readiness: Sequence[ReadinessCheck] = ()) -> web.Application:
+    """The application serving the REST API of contract §1-§6 over `api`.
+
+    `readiness` are the checks of `GET /health/ready` (the database, the broker...). Nothing is
+    connected here: the application only calls `api` while it serves requests.
+    """
+    mapper = ProblemMapper(
+        max_body_bytes=settings.max_body_bytes,
+        dependency_errors=settings.dependency_errors,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
+    middlewares = [request_context, log_access, problem_details(mapper)]
+    if settings.api_keys:
+        middlewares.append(api_key_auth(settings.api_keys))
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
+    app.on_response_prepare.append(echo_request_id)
+    bodies = BodyReader(max_depth=settings.max_json_depth)
+    resources = (
+        AgentRoutes(api.agents, bodies),
+        WorkflowRoutes(api.workflows, api.execute, bodies),
+        RunRoutes(api.runs, api.run_commands, bodies),
+        RunEventStream(api.runs, settings.event_poll_seconds),
+        AuditRoutes(api.audit),
+        SystemRoutes(settings.version, readiness, settings.readiness_timeout_seconds),
+    )
+    for resource in resources:
+        app.router.add_routes(resource.routes())
+    return app

@@ -1,0 +1,99 @@
+"""Path and query parameters: ids, and the query classes of `schemas.queries`."""
+
+from __future__ import annotations
+
+import enum
+import re
+import typing
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import attrs
+from aiohttp import web
+from multidict import MultiMapping
+
+from adapters_http.server.converter import FieldError
+from wfcore.domain.errors import NotFound, Problems
+from wfcore.domain.values import unstorable_text
+
+T = TypeVar("T")
+
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+
+
+def path_id(request: web.Request, name: str, entity: str) -> str:
+    """The id in the path, canonical; a malformed id names nothing, so it is a 404 like an unknown one."""
+    raw = request.match_info[name]
+    try:
+        return str(UUID(raw))
+    except ValueError:
+        raise NotFound(entity=entity, entity_id=raw) from None
+
+
+def parse_query(query: MultiMapping[str], cl: type[T]) -> T:
+    """The query string as an instance of `cl`; every bad parameter is a 422 at `["query", name]`."""
+    problems = Problems()
+    values: dict[str, Any] = {}
+    hints = typing.get_type_hints(cl)
+    for field in attrs.fields(cl):  # type: ignore[arg-type]
+        raw = query.getall(field.name, [])
+        if not raw:
+            continue
+        try:
+            values[field.name] = _parse(hints[field.name], raw, field.metadata)
+        except FieldError as error:
+            problems.add(("query", field.name), error.msg, error.type)
+    problems.raise_invalid()
+    return cl(**values)
+
+
+def _parse(type_: Any, raw: list[str], rules: Mapping[str, Any]) -> Any:
+    if typing.get_origin(type_) is list:
+        (item_type,) = typing.get_args(type_)
+        return [_parse_one(item_type, text, rules) for text in raw]
+    if typing.get_origin(type_) is not None:  # `X | None`: the parameter is present, so it is an X
+        type_ = next(arg for arg in typing.get_args(type_) if arg is not type(None))
+    return _parse_one(type_, raw[0], rules)
+
+
+def _parse_one(type_: Any, text: str, rules: Mapping[str, Any]) -> Any:
+    if unstorable_text(text) is not None:
+        raise FieldError("must not contain NUL characters or unpaired surrogates", "unstorable_text")
+    return _check_rules(_convert(type_, text), rules)
+
+
+def _convert(type_: Any, text: str) -> Any:
+    if type_ is int:
+        if not _INTEGER.fullmatch(text):
+            raise FieldError("must be an integer")
+        return int(text)
+    if type_ is datetime:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise FieldError("must be an RFC 3339 date-time, such as 2030-01-31T12:00:00Z") from None
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    if isinstance(type_, type) and issubclass(type_, enum.Enum):
+        choices = [member.value for member in type_]
+        if text not in choices:
+            raise FieldError("must be one of: " + ", ".join(choices), "enum")
+        return type_(text)
+    return text
+
+
+def _check_rules(value: Any, rules: Mapping[str, Any]) -> Any:
+    low, high = rules.get("minimum"), rules.get("maximum")
+    if low is not None and high is not None and not low <= value <= high:
+        raise FieldError(f"must be between {low} and {high}", "range")
+    if low is not None and value < low:
+        raise FieldError(f"must be at least {low}", "range")
+    if "enum" in rules and value not in rules["enum"]:
+        raise FieldError("must be one of: " + ", ".join(rules["enum"]), "enum")
+    if rules.get("format") == "uuid":
+        try:
+            return str(UUID(value))
+        except ValueError:
+            raise FieldError("must be a UUID", "uuid") from None
+    return value

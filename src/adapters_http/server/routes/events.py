@@ -1,0 +1,71 @@
+"""`GET /api/v1/runs/{run_id}/events`: a run's event log as a live `text/event-stream`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import attrs
+from aiohttp import web
+
+from adapters_http.server.converter import unstructure
+from adapters_http.server.routes.runs import ITEM, run_id_of
+from adapters_http.server.schemas.runs import EventResponse
+from wfcore.domain.events import RunEvent
+from wfcore.use_cases.runs import RunQueries
+
+
+def _sse(event: RunEvent) -> bytes:
+    data = json.dumps(unstructure(EventResponse.from_event(event)))
+    return f"id: {event.seq}\nevent: {event.type.value}\ndata: {data}\n\n".encode()
+
+
+def _resume_after(request: web.Request) -> int:
+    """Where a reconnecting client left off (its `Last-Event-ID`), else the start of the log."""
+    last = request.headers.get("Last-Event-ID", "")
+    return int(last) if last.isascii() and last.isdigit() else 0
+
+
+@attrs.frozen
+class RunEventStream:
+    """Replays the events so far, then polls for new ones until the run ends or the client leaves."""
+
+    queries: RunQueries
+    poll_seconds: float
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get(ITEM + "/events", self.stream)]
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        run_id = run_id_of(request)
+        after = _resume_after(request)
+        run = await self.queries.get(run_id)  # a 404 before the stream starts
+        events = await self.queries.events(run_id, after_seq=after)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        if not events and run.status.is_finished:
+            # A client resuming after the final event: there is nothing more to tell.
+            await response.write_eof()
+            return response
+        try:
+            await self._follow(request, response, events, after)
+        except ConnectionResetError:
+            return response  # the client went away mid-write
+        await response.write_eof()
+        return response
+
+    async def _follow(
+        self, request: web.Request, response: web.StreamResponse, events: list[RunEvent], after: int
+    ) -> None:
+        run_id = run_id_of(request)
+        while True:
+            for event in events:
+                await response.write(_sse(event))
+                after = event.seq or after
+            # A retried run logs more after its final event: only a final event that is the latest ends the stream.
+            if events and events[-1].type.ends_run:
+                return
+            await asyncio.sleep(self.poll_seconds)
+            if request.transport is None or request.transport.is_closing():
+                return
+            events = await self.queries.events(run_id, after_seq=after)

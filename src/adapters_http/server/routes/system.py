@@ -1,0 +1,51 @@
+"""`GET /health` (liveness, no dependency touched) and `GET /health/ready` (readiness, per dependency)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import attrs
+from aiohttp import web
+
+from adapters_http.server.responses import json_body
+from adapters_http.server.schemas.system import CheckResult, LivenessResponse, ReadinessResponse
+
+ReadinessCheck = Callable[[], Awaitable[CheckResult]]
+"""An async check of one dependency. One that raises or outlasts the timeout counts as failed."""
+
+
+@attrs.frozen
+class SystemRoutes:
+    version: str
+    readiness: Sequence[ReadinessCheck]
+    timeout_seconds: float
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/health", self.live), web.get("/health/ready", self.ready)]
+
+    async def live(self, request: web.Request) -> web.Response:
+        return json_body(LivenessResponse(status="ok", version=self.version))
+
+    async def ready(self, request: web.Request) -> web.Response:
+        results = await asyncio.gather(*(self._run(check) for check in self.readiness))
+        ok = all(result.ok for result in results)
+        body = ReadinessResponse(status="ok" if ok else "unavailable", checks=list(results))
+        return json_body(body, status=200 if ok else 503)
+
+    async def _run(self, check: ReadinessCheck) -> CheckResult:
+        started = time.perf_counter()
+        try:
+            return await asyncio.wait_for(check(), self.timeout_seconds)
+        except Exception as error:
+            if isinstance(error, TimeoutError):
+                detail = f"no answer within {self.timeout_seconds} s"
+            else:
+                detail = f"the check failed: {type(error).__name__}"
+            return CheckResult(
+                name=getattr(check, "__name__", type(check).__name__),
+                ok=False,
+                detail=detail,
+                latency_ms=(time.perf_counter() - started) * 1000,
+            )
