@@ -6,14 +6,14 @@ The composition root builds an `Api` from the use cases and calls `create_app(ap
 from adapters_http.server.app import Api, create_app
 from adapters_http.server.context import RequestIdLogFilter, current_request_id, request_id_var
 from adapters_http.server.routes.system import ReadinessCheck
-from adapters_http.server.schemas.system import CheckResult
+from adapters_http.server.schemas.system import ReadinessResult
 from adapters_http.server.settings import HttpSettings
 
 __all__ = [
     "Api",
-    "CheckResult",
     "HttpSettings",
     "ReadinessCheck",
+    "ReadinessResult",
     "RequestIdLogFilter",
     "create_app",
     "current_request_id",

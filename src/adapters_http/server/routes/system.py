@@ -10,9 +10,9 @@ import attrs
 from aiohttp import web
 
 from adapters_http.server.responses import json_body
-from adapters_http.server.schemas.system import CheckResult, LivenessResponse, ReadinessResponse
+from adapters_http.server.schemas.system import LivenessResponse, ReadinessResponse, ReadinessResult
 
-ReadinessCheck = Callable[[], Awaitable[CheckResult]]
+ReadinessCheck = Callable[[], Awaitable[ReadinessResult]]
 """An async check of one dependency. One that raises or outlasts the timeout counts as failed."""
 
 
@@ -34,7 +34,7 @@ class SystemRoutes:
         body = ReadinessResponse(status="ok" if ok else "unavailable", checks=list(results))
         return json_body(body, status=200 if ok else 503)
 
-    async def _run(self, check: ReadinessCheck) -> CheckResult:
+    async def _run(self, check: ReadinessCheck) -> ReadinessResult:
         started = time.perf_counter()
         try:
             return await asyncio.wait_for(check(), self.timeout_seconds)
@@ -43,7 +43,7 @@ class SystemRoutes:
                 detail = f"no answer within {self.timeout_seconds} s"
             else:
                 detail = f"the check failed: {type(error).__name__}"
-            return CheckResult(
+            return ReadinessResult(
                 name=getattr(check, "__name__", type(check).__name__),
                 ok=False,
                 detail=detail,

@@ -14,7 +14,7 @@ class LivenessResponse:
 
 
 @attrs.frozen
-class CheckResult:
+class ReadinessResult:
     """The outcome of one readiness check (the database, the broker...)."""
 
     name: str = attrs.field(metadata=doc("What was checked."))
@@ -26,4 +26,4 @@ class CheckResult:
 @attrs.frozen
 class ReadinessResponse:
     status: str = attrs.field(metadata=doc("`ok` when every check passed, else `unavailable` (a 503)."))
-    checks: list[CheckResult] = attrs.field(metadata=doc("Each dependency's check."))
+    checks: list[ReadinessResult] = attrs.field(metadata=doc("Each dependency's check."))
