@@ -25,6 +25,9 @@ from wfcore.domain.values import check_name
 
 STEP_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 STEP_ID_MAX_LENGTH = 64
+# The base a step's retry override is checked on: the agent's values are unknown at save time, so a field
+# the step leaves unset must not make the ones it sets look out of range (a max_backoff_ms under 500).
+_PERMISSIVE_RETRY = RetryPolicy(initial_backoff_ms=0, max_backoff_ms=3_600_000)
 # What `validator_for` answers for a `$schema` it does not know, instead of guessing the latest draft.
 _UNKNOWN_DIALECT = jsonschema.validators.create(meta_schema={})
 
@@ -242,7 +245,7 @@ def _check_step_settings(problems: Problems, loc: tuple[str | int, ...], step: S
         if not low <= step.timeout_ms <= high:
             problems.add((*loc, "timeout_ms"), f"must be between {low} and {high}", "range")
     if step.retry is not None:
-        policy = RetryPolicy().overridden(attrs.asdict(step.retry))
+        policy = _PERMISSIVE_RETRY.overridden(attrs.asdict(step.retry))
         problems.extend(policy.problems(), *loc, "retry")
 
 
