@@ -13,7 +13,8 @@ Each POST endpoint takes the agent call body of contract §2 and works on its `i
 - `POST /big`: answers `input.bytes` bytes of `text/plain`; with `input.chunked` true, in chunked
   transfer encoding, without a `Content-Length`.
 - `POST /redirect`: answers 302 to `input.location`.
-- `GET /health`: answers `{"status": "ok"}`; `?status=N` answers status N instead.
+- `GET /health`: answers `{"status": "ok"}`; `?status=N` answers status N (and "failing" from 400)
+  instead, `?delay=S` answers after S seconds.
 - `GET /calls`: every request received (but those to `/calls`), oldest first, as JSON objects with
   `method`, `path`, `idempotency_key`, `request_id`, `headers` (authorization, x-api-key and
   user-agent, when sent), `body` (parsed JSON, or the text when it is not JSON) and `aborted`.
@@ -109,8 +110,17 @@ def _input(request: web.Request) -> dict[str, Any]:
 
 def _number(value: Any, name: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise web.HTTPBadRequest(text=f"input.{name} must be a number between {low} and {high}")
+        raise web.HTTPBadRequest(text=f"{name} must be a number between {low} and {high}")
     return float(value)
+
+
+def _query_number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
+    raw = request.query.get(name)
+    try:
+        value = default if raw is None else float(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{name} must be a number between {low} and {high}") from None
+    return _number(value, name, low, high)
 
 
 def uppercased(value: Any) -> Any:
@@ -133,15 +143,15 @@ async def uppercase(request: web.Request) -> web.Response:
 
 
 async def sleep(request: web.Request) -> web.Response:
-    seconds = _number(_input(request).get("seconds", 1), "seconds", 0, 3600)
+    seconds = _number(_input(request).get("seconds", 1), "input.seconds", 0, 3600)
     await asyncio.sleep(seconds)
     return web.json_response(request[CALL].input)
 
 
 async def fail(request: web.Request) -> web.Response:
     given = _input(request)
-    status = int(_number(given.get("status", 500), "status", 400, 599))
-    times = int(_number(given.get("times", 1), "times", 0, 1_000_000))
+    status = int(_number(given.get("status", 500), "input.status", 400, 599))
+    times = int(_number(given.get("times", 1), "input.times", 0, 1_000_000))
     call = request[CALL]
     earlier = [
         other
@@ -161,7 +171,7 @@ async def text(request: web.Request) -> web.Response:
 
 async def big(request: web.Request) -> web.StreamResponse:
     given = _input(request)
-    size = int(_number(given.get("bytes", 0), "bytes", 0, 64 * 1_048_576))
+    size = int(_number(given.get("bytes", 0), "input.bytes", 0, 64 * 1_048_576))
     if not given.get("chunked"):
         return web.Response(body=b"x" * size, content_type="text/plain")
     response = web.StreamResponse(headers={"Content-Type": "text/plain"})
@@ -181,10 +191,9 @@ async def redirect(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    status = request.query.get("status", "200")
-    if not status.isdigit() or not 200 <= int(status) <= 599:
-        raise web.HTTPBadRequest(text="status must be an HTTP status between 200 and 599")
-    return web.json_response({"status": "ok" if int(status) < 400 else "failing"}, status=int(status))
+    status = int(_query_number(request, "status", 200, 200, 599))
+    await asyncio.sleep(_query_number(request, "delay", 0, 0, 3600))
+    return web.json_response({"status": "ok" if status < 400 else "failing"}, status=status)
 
 
 async def list_calls(request: web.Request) -> web.Response:
