@@ -1,0 +1,148 @@
+"""The agent and workflow repositories. Deleted agents and workflows stay as rows but are never read."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import sqlalchemy as sa
+
+from adapters_db import mappers
+from adapters_db.paging import fetch_page, name_contains, order_by
+from adapters_db.tables import agents, workflow_versions, workflows
+from adapters_db.transaction import Transaction
+from wfcore.domain.agents import Agent, HealthResult
+from wfcore.domain.errors import Conflict, NotFound
+from wfcore.domain.ids import AgentId, WorkflowId
+from wfcore.domain.workflows import Workflow, WorkflowVersion
+from wfcore.ports.persistence import AgentQuery, Page, WorkflowQuery
+from wfcore.ports.system import SecretBox
+
+_AGENT_LIVE = agents.c.deleted_at.is_(None)
+_WORKFLOW_LIVE = workflows.c.deleted_at.is_(None)
+
+
+def _sorts(table: sa.Table) -> dict[str, sa.ColumnElement[Any]]:
+    """The sort fields of a named table; names sort case-insensitively."""
+    return {"name": sa.func.lower(table.c.name), "created_at": table.c.created_at, "updated_at": table.c.updated_at}
+
+
+_AGENT_SORTS = _sorts(agents)
+_WORKFLOW_SORTS = _sorts(workflows)
+
+
+class SqlAgentRepository:
+    """Agents; their secret auth fields are stored only encrypted by `secret_box`."""
+
+    def __init__(self, tx: Transaction, secret_box: SecretBox) -> None:
+        self._tx = tx
+        self._secret_box = secret_box
+
+    async def add(self, agent: Agent) -> None:
+        statement = sa.insert(agents).values(mappers.agent_row(agent, self._secret_box))
+        await self._tx.execute_unique(statement, _name_taken("an agent", agent.name))
+
+    async def get(self, agent_id: AgentId) -> Agent:
+        return await self._one(agents.c.id == agent_id, agent_id)
+
+    async def get_by_name(self, name: str) -> Agent:
+        return await self._one(agents.c.name == name, name)
+
+    async def update(self, agent: Agent) -> None:
+        statement = (
+            sa.update(agents)
+            .where(agents.c.id == agent.id, _AGENT_LIVE)
+            .values(mappers.agent_row(agent, self._secret_box))
+        )
+        result = await self._tx.execute_unique(statement, _name_taken("an agent", agent.name))
+        if result.rowcount == 0:
+            raise NotFound(entity="agent", entity_id=agent.id)
+
+    async def record_health(self, agent_id: AgentId, result: HealthResult) -> None:
+        statement = (
+            sa.update(agents)
+            .where(agents.c.id == agent_id, _AGENT_LIVE)
+            .values(last_health=mappers.health_value(result))
+        )
+        if (await self._tx.execute(statement)).rowcount == 0:
+            raise NotFound(entity="agent", entity_id=agent_id)
+
+    async def list(self, query: AgentQuery) -> Page[Agent]:
+        where: list[sa.ColumnElement[bool]] = [_AGENT_LIVE]
+        if query.status is not None:
+            where.append(agents.c.status == query.status)
+        if query.name_contains is not None:
+            where.append(name_contains(agents.c.name, query.name_contains))
+        ordering = order_by(query.sort, _AGENT_SORTS, agents.c.id)
+        load = functools.partial(mappers.agent_from_row, secret_box=self._secret_box)
+        return await fetch_page(self._tx, agents, where, ordering, query.limit, query.offset, load)
+
+    async def _one(self, condition: sa.ColumnElement[bool], key: str) -> Agent:
+        row = (await self._tx.execute(sa.select(agents).where(condition, _AGENT_LIVE))).mappings().one_or_none()
+        if row is None:
+            raise NotFound(entity="agent", entity_id=key)
+        return mappers.agent_from_row(row, self._secret_box)
+
+
+class SqlWorkflowRepository:
+    """Workflows and their immutable versions."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, workflow: Workflow, version: WorkflowVersion) -> None:
+        statement = sa.insert(workflows).values(mappers.workflow_row(workflow))
+        await self._tx.execute_unique(statement, _name_taken("a workflow", workflow.name))
+        await self._tx.execute(sa.insert(workflow_versions).values(mappers.version_row(version)))
+
+    async def add_version(self, workflow: Workflow, version: WorkflowVersion) -> None:
+        taken = Conflict(f"version {version.version} of workflow {workflow.id} exists already; retry")
+        await self._tx.execute_unique(sa.insert(workflow_versions).values(mappers.version_row(version)), taken)
+        await self._overwrite(workflow, workflows.c.id == workflow.id)
+
+    async def get(self, workflow_id: WorkflowId, *, include_deleted: bool = False) -> Workflow:
+        query = sa.select(workflows).where(workflows.c.id == workflow_id)
+        if not include_deleted:
+            query = query.where(_WORKFLOW_LIVE)
+        row = (await self._tx.execute(query)).mappings().one_or_none()
+        if row is None:
+            raise NotFound(entity="workflow", entity_id=workflow_id)
+        return mappers.workflow_from_row(row)
+
+    async def get_version(self, workflow_id: WorkflowId, version: int) -> WorkflowVersion:
+        query = sa.select(workflow_versions).where(
+            workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.version == version
+        )
+        row = (await self._tx.execute(query)).mappings().one_or_none()
+        if row is None:
+            raise NotFound(entity=f"version of workflow {workflow_id}", entity_id=str(version))
+        return mappers.version_from_row(row)
+
+    async def update(self, workflow: Workflow) -> None:
+        if await self._overwrite(workflow, sa.and_(workflows.c.id == workflow.id, _WORKFLOW_LIVE)) == 0:
+            raise NotFound(entity="workflow", entity_id=workflow.id)
+
+    async def list(self, query: WorkflowQuery) -> Page[Workflow]:
+        where: list[sa.ColumnElement[bool]] = [_WORKFLOW_LIVE]
+        if query.status is not None:
+            where.append(workflows.c.status == query.status)
+        if query.name_contains is not None:
+            where.append(name_contains(workflows.c.name, query.name_contains))
+        ordering = order_by(query.sort, _WORKFLOW_SORTS, workflows.c.id)
+        return await fetch_page(
+            self._tx, workflows, where, ordering, query.limit, query.offset, mappers.workflow_from_row
+        )
+
+    async def list_versions(self, workflow_id: WorkflowId, *, limit: int, offset: int) -> Page[WorkflowVersion]:
+        where = [workflow_versions.c.workflow_id == workflow_id]
+        ordering = [workflow_versions.c.version.desc()]
+        return await fetch_page(self._tx, workflow_versions, where, ordering, limit, offset, mappers.version_from_row)
+
+    async def _overwrite(self, workflow: Workflow, condition: sa.ColumnElement[bool]) -> int:
+        statement = sa.update(workflows).where(condition).values(mappers.workflow_row(workflow))
+        result = await self._tx.execute_unique(statement, _name_taken("a workflow", workflow.name))
+        return result.rowcount
+
+
+def _name_taken(kind: str, name: str) -> Conflict:
+    return Conflict(f"{kind} named {name!r} exists already; choose another name")

@@ -1,0 +1,155 @@
+"""The run repository: runs with their step executions, event log and lease.
+
+The lease is a compare-and-set on the run row. A claim bumps `lease_token`, the fencing token; a
+write made with a lease includes `lease_token = :token` in its WHERE, so a worker that lost its lease
+cannot change the run. These are the hot paths: each is one or two Core statements.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from adapters_db import mappers
+from adapters_db.paging import fetch_page, order_by
+from adapters_db.tables import run_events, runs, step_executions
+from adapters_db.transaction import Transaction
+from wfcore.domain.errors import Conflict, DuplicateIdempotencyKey, LeaseLost, NotFound
+from wfcore.domain.events import RunEvent
+from wfcore.domain.ids import RunId, WorkflowId
+from wfcore.domain.runs import Run, RunStatus, StepExecution
+from wfcore.ports.persistence import Page, RunQuery
+
+_SORTS = {"created_at": runs.c.created_at, "started_at": runs.c.started_at, "finished_at": runs.c.finished_at}
+_UNFINISHED = runs.c.status.in_([RunStatus.PENDING.value, RunStatus.RUNNING.value])
+
+_UPDATE_STEP = (
+    sa.update(step_executions)
+    .where(step_executions.c.run_id == sa.bindparam("key_run_id"))
+    .where(step_executions.c.step_id == sa.bindparam("key_step_id"))
+)
+
+
+def _lease_free(now: datetime) -> sa.ColumnElement[bool]:
+    """Released, expired, or never taken (the same rule as `Lease.is_free`)."""
+    return sa.or_(runs.c.lease_owner.is_(None), runs.c.lease_expires_at.is_(None), runs.c.lease_expires_at <= now)
+
+
+class SqlRunRepository:
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def add(self, run: Run, steps: Sequence[StepExecution]) -> None:
+        duplicate = (
+            DuplicateIdempotencyKey("a run with this idempotency key exists already")
+            if run.idempotency_key is not None
+            else Conflict(f"run {run.id} exists already")
+        )
+        await self._tx.execute_unique(sa.insert(runs).values(mappers.run_row(run)), duplicate)
+        if steps:
+            rows = [
+                {"run_id": step.run_id, "step_id": step.step_id, "position": position, **mappers.step_row(step)}
+                for position, step in enumerate(steps)
+            ]
+            await self._tx.execute(sa.insert(step_executions), rows)
+
+    async def get(self, run_id: RunId, *, for_update: bool = False) -> Run:
+        query = sa.select(runs).where(runs.c.id == run_id)
+        if for_update:
+            # SQLite has no row locks and ignores this: its single serialised writer already isolates.
+            query = query.with_for_update()
+        row = (await self._tx.execute(query)).mappings().one_or_none()
+        if row is None:
+            raise NotFound(entity="run", entity_id=run_id)
+        return mappers.run_from_row(row)
+
+    async def find_by_idempotency_key(self, workflow_id: WorkflowId, key: str) -> Run | None:
+        query = sa.select(runs).where(runs.c.workflow_id == workflow_id, runs.c.idempotency_key == key)
+        row = (await self._tx.execute(query)).mappings().one_or_none()
+        return None if row is None else mappers.run_from_row(row)
+
+    async def update(self, run: Run, steps: Sequence[StepExecution] = ()) -> None:
+        """Write the run and `steps` (which `add` created); with `run.lease`, only under that lease."""
+        statement = sa.update(runs).where(runs.c.id == run.id).values(mappers.run_row(run))
+        if run.lease is not None:
+            statement = statement.where(runs.c.lease_token == run.lease.token)
+        if (await self._tx.execute(statement)).rowcount == 0:
+            await self.get(run.id)  # NotFound when there is no such run
+            if run.lease is not None:
+                raise LeaseLost(run_id=run.id, token=run.lease.token)
+        if steps:
+            keyed = [{"key_run_id": s.run_id, "key_step_id": s.step_id, **mappers.step_row(s)} for s in steps]
+            await self._tx.execute(_UPDATE_STEP, keyed)
+
+    async def steps(self, run_id: RunId) -> builtins.list[StepExecution]:
+        query = (
+            sa.select(step_executions).where(step_executions.c.run_id == run_id).order_by(step_executions.c.position)
+        )
+        return [mappers.step_from_row(row) for row in (await self._tx.execute(query)).mappings()]
+
+    async def append_events(self, events: Sequence[RunEvent]) -> None:
+        if events:
+            await self._tx.execute(sa.insert(run_events), [mappers.event_row(event) for event in events])
+
+    async def events(self, run_id: RunId, *, after_seq: int = 0) -> builtins.list[RunEvent]:
+        query = (
+            sa.select(run_events)
+            .where(run_events.c.run_id == run_id, run_events.c.seq > after_seq)
+            .order_by(run_events.c.seq)
+        )
+        return [mappers.event_from_row(row) for row in (await self._tx.execute(query)).mappings()]
+
+    async def list(self, query: RunQuery) -> Page[Run]:
+        where: builtins.list[sa.ColumnElement[bool]] = []
+        if query.workflow_id is not None:
+            where.append(runs.c.workflow_id == query.workflow_id)
+        if query.statuses:
+            where.append(runs.c.status.in_([status.value for status in query.statuses]))
+        if query.triggered_by is not None:
+            where.append(runs.c.triggered_by == query.triggered_by)
+        if query.created_after is not None:
+            where.append(runs.c.created_at >= query.created_after)
+        if query.created_before is not None:
+            where.append(runs.c.created_at < query.created_before)
+        ordering = order_by(query.sort, _SORTS, runs.c.id)
+        return await fetch_page(self._tx, runs, where, ordering, query.limit, query.offset, mappers.run_from_row)
+
+    async def claim(self, run_id: RunId, *, owner: str, now: datetime, expires_at: datetime) -> Run | None:
+        statement = (
+            sa.update(runs)
+            .where(runs.c.id == run_id, _UNFINISHED, _lease_free(now))
+            .values(
+                lease_owner=owner,
+                lease_expires_at=expires_at,
+                lease_token=sa.func.coalesce(runs.c.lease_token, 0) + 1,
+            )
+            .returning(*runs.c)
+        )
+        row = (await self._tx.execute(statement)).mappings().one_or_none()
+        return None if row is None else mappers.run_from_row(row)
+
+    async def renew(self, run_id: RunId, *, token: int, expires_at: datetime) -> bool:
+        """Extend the lease held with `token`; False when it was taken over or released."""
+        statement = (
+            sa.update(runs)
+            .where(runs.c.id == run_id, runs.c.lease_token == token, runs.c.lease_owner.is_not(None))
+            .values(lease_expires_at=expires_at)
+        )
+        return bool((await self._tx.execute(statement)).rowcount)
+
+    async def release(self, run_id: RunId, *, token: int) -> None:
+        # The token stays, so the next claim still bumps it and a stale holder stays fenced out.
+        statement = (
+            sa.update(runs)
+            .where(runs.c.id == run_id, runs.c.lease_token == token)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+        await self._tx.execute(statement)
+
+    async def claimable(self, *, now: datetime, limit: int) -> builtins.list[RunId]:
+        waiting = sa.or_(runs.c.status == RunStatus.PENDING.value, _lease_free(now))
+        query = sa.select(runs.c.id).where(_UNFINISHED, waiting).order_by(runs.c.created_at, runs.c.id).limit(limit)
+        return [RunId(run_id) for run_id in (await self._tx.execute(query)).scalars()]
