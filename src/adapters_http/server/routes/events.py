@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import attrs
 from aiohttp import web
@@ -13,6 +14,8 @@ from adapters_http.server.routes.runs import ITEM, run_id_of
 from adapters_http.server.schemas.runs import EventResponse
 from wfcore.domain.events import RunEvent
 from wfcore.use_cases.runs import RunQueries
+
+log = logging.getLogger(__name__)
 
 
 def _sse(event: RunEvent) -> bytes:
@@ -43,15 +46,17 @@ class RunEventStream:
         events = await self.queries.events(run_id, after_seq=after)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
-        if not events and run.status.is_finished:
-            # A client resuming after the final event: there is nothing more to tell.
-            await response.write_eof()
-            return response
         try:
-            await self._follow(request, response, events, after)
+            # A client resuming after the final event of a finished run has nothing more to hear.
+            if events or not run.status.is_finished:
+                await self._follow(request, response, events, after)
+            await response.write_eof()
         except ConnectionResetError:
-            return response  # the client went away mid-write
-        await response.write_eof()
+            pass  # the client went away
+        except Exception:
+            # The headers are sent, so no problem document can follow: end the stream, and the client
+            # reconnects with its Last-Event-ID.
+            log.warning("the event stream of run %s broke off", run_id, exc_info=True)
         return response
 
     async def _follow(
