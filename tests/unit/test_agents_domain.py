@@ -195,6 +195,7 @@ def test_a_valid_agent_has_no_problems() -> None:
         ({"auth": ApiKeyAuth(key="")}, ("auth_config", "key"), "value_error"),
         ({"auth": BearerAuth(token="")}, ("auth_config", "token"), "value_error"),
         ({"auth": BasicAuth(username="ada", password="")}, ("auth_config", "password"), "value_error"),
+        ({"auth": BearerAuth(token=MASK)}, ("auth_config", "token"), "value_error"),
     ],
 )
 def test_every_agent_field_rule(fields: dict[str, Any], loc: Loc, kind: str) -> None:

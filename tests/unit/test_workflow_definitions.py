@@ -318,7 +318,7 @@ def _pick(broken: WorkflowDefinition, data: st.DataObject) -> int:
 
 
 def _add_input(broken: WorkflowDefinition, index: int, value: str) -> tuple[WorkflowDefinition, str]:
-    current = broken.steps[index].input
+    current = broken.steps[index].input or {}
     key = f"broken{len(current)}"
     return _replace_step(broken, index, input={**current, key: value}), key
 

@@ -208,6 +208,11 @@ class Agent:
         for name, value in self.auth.secrets().items():
             if not value:
                 problems.add(("auth_config", name), "must not be empty", "value_error")
+            elif value == MASK:
+                # `***` only stands for a stored secret of the same auth type; there is none to keep here.
+                problems.add(
+                    ("auth_config", name), f"send the secret itself: {MASK!r} keeps no stored value", "value_error"
+                )
         return problems
 
 
