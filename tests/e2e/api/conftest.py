@@ -11,36 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters_http.server import Api, HttpSettings, ReadinessCheck, create_app
+from adapters_http.server import HttpSettings, ReadinessCheck, create_app
 from adapters_memory.agents import CallableInvoker
-from adapters_memory.dispatcher import InProcessDispatcher
-from adapters_memory.store import MemoryStore
-from adapters_memory.system import SystemClock, UuidGenerator
-from adapters_memory.unit_of_work import MemoryUnitOfWork
-from e2e.api.stack import ApiStack
-from wfcore.use_cases.agents import AgentRegistry
-from wfcore.use_cases.audit import AuditQueries
-from wfcore.use_cases.common import Services
-from wfcore.use_cases.execution import ExecuteWorkflowHandler
-from wfcore.use_cases.runs import RunCommands, RunQueries
-from wfcore.use_cases.workflows import WorkflowCatalog
-
-
-def memory_services() -> Services:
-    store = MemoryStore()
-    return Services(uow=lambda: MemoryUnitOfWork(store), clock=SystemClock(), ids=UuidGenerator())
-
-
-def build_api(services: Services, invoker: CallableInvoker) -> Api:
-    dispatcher = InProcessDispatcher()
-    return Api(
-        agents=AgentRegistry(services, invoker),
-        workflows=WorkflowCatalog(services),
-        execute=ExecuteWorkflowHandler(services, dispatcher),
-        runs=RunQueries(services),
-        run_commands=RunCommands(services, dispatcher),
-        audit=AuditQueries(services),
-    )
+from e2e.api.stack import ApiStack, build_api, memory_services
 
 
 @pytest.fixture
