@@ -5,8 +5,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from fixtures.agents import demo_agent, invoker, make_invoker  # noqa: F401
-
 
 @pytest.fixture
 def refused_url() -> Iterator[str]:
