@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from wfcore.domain.agents import RetryPolicy
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.expressions import is_truthy
 from wfcore.domain.runs import Run, StepAttempt, StepError, StepExecution, StepStatus
@@ -92,7 +93,7 @@ class StepRunner:
                     StepStatus.SUCCEEDED, output=reply.output, attempts=tuple(attempts), finished_at=finished
                 )
             assert error is not None
-            if not reply.retryable or number >= policy.max_attempts:
+            if not _retryable(reply, policy) or number >= policy.max_attempts:
                 return step.to(StepStatus.FAILED, error=error, attempts=tuple(attempts), finished_at=finished)
             delay_ms = execution.engine.random() * policy.backoff_ceiling_ms(number)
             if reply.retry_after_ms is not None:
@@ -135,6 +136,14 @@ class StepRunner:
 
         await self.execution.write(mutate)
         return recorded
+
+
+def _retryable(reply: AgentReply, policy: RetryPolicy) -> bool:
+    """An HTTP status is judged by the step's policy (its overrides win over the agent's, which the invoker
+    knows); a timeout, a connection error or a bad 2xx body by the invoker."""
+    if reply.http_status is not None and not 200 <= reply.http_status < 300:
+        return policy.should_retry_status(reply.http_status)
+    return reply.retryable
 
 
 def _error_of(reply: AgentReply) -> StepError | None:
