@@ -85,7 +85,7 @@ class GuardedResolver(AbstractResolver):
 
     Checking here, on the addresses the connector is about to connect to, means a name that resolves
     to an allowed address once and to a metadata address later (DNS rebinding) is still caught.
-    The guarded resolver is owned: closing this closes it.
+    It owns the resolver it wraps: closing this closes that one.
     """
 
     def __init__(self, guard: DestinationGuard, resolver: AbstractResolver) -> None:

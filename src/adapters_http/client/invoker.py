@@ -36,10 +36,12 @@ def failure_of(error: DestinationRefused | TimeoutError | aiohttp.ClientError, t
     if isinstance(error, DestinationRefused):
         return CallFailure("destination_refused", str(error), retryable=False)
     if isinstance(error, aiohttp.InvalidURL):
-        return CallFailure("destination_refused", f"refused to call {error}: not a valid URL", retryable=False)
+        reason = f"not a valid URL ({error.description})" if error.description else "not a valid URL"
+        return CallFailure("destination_refused", f"refused to call {error.url}: {reason}", retryable=False)
     if isinstance(error, TimeoutError):
         return CallFailure("timeout", f"the agent did not answer within {timeout_ms} ms", retryable=True)
-    return CallFailure("connection_error", f"could not talk to the agent: {error or type(error).__name__}", True)
+    reason = str(error) or type(error).__name__
+    return CallFailure("connection_error", f"could not talk to the agent: {reason}", retryable=True)
 
 
 class HttpAgentInvoker:

@@ -106,7 +106,7 @@ async def _success(response: aiohttp.ClientResponse, max_bytes: int) -> AgentRep
         return AgentReply(http_status=response.status, output={"text": decode(body, response.charset)})
     try:
         output: Any = json.loads(body)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         return AgentReply(
             http_status=response.status,
             error_code="agent_error",

@@ -61,6 +61,9 @@ def resolving(table: dict[str, list[str]]) -> Callable[[], AbstractResolver]:
         ("http://100.100.100.200/", "100.100.100.200"),
         ("https://[fd00:ec2::254]/", "fd00:ec2::254"),
         ("http://0.0.0.0:8080/", "0.0.0.0"),
+        ("http://2852039166/", "2852039166"),
+        ("http://0251.0376.0251.0376/", "0251.0376.0251.0376"),
+        ("http://0xa9.0xfe.0xa9.0xfe/", "169.254.169.254"),
     ],
 )
 async def test_a_denied_literal_address_is_refused(make_invoker: InvokerFactory, url: str, shown: str) -> None:
