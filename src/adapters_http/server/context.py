@@ -9,8 +9,7 @@ from contextvars import ContextVar
 
 from aiohttp import web
 
-from wfcore.domain.errors import ErrorDetail, InvalidInput
-from wfcore.domain.values import unstorable_text
+from adapters_http.server.params import header_text
 from wfcore.use_cases.common import Actor
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -47,20 +46,5 @@ def request_id_for(request: web.BaseRequest) -> str:
 
 def actor(request: web.Request) -> Actor:
     """The audit actor: the API key's name, else the `X-User-ID` header, else `anonymous`."""
-    user_id = request.get(PRINCIPAL) or _header_user(request) or "anonymous"
-    return Actor(user_id=user_id, request_id=request[REQUEST_ID])
-
-
-def _header_user(request: web.Request) -> str | None:
-    user = request.headers.get(USER_ID_HEADER, "").strip()
-    if len(user) > USER_ID_MAX_LENGTH or unstorable_text(user) is not None:
-        raise InvalidInput(
-            errors=[
-                ErrorDetail(
-                    loc=("header", USER_ID_HEADER),
-                    msg=f"must be at most {USER_ID_MAX_LENGTH} characters of storable text",
-                    type="value_error",
-                )
-            ]
-        )
-    return user or None
+    user_id = request.get(PRINCIPAL) or header_text(request, USER_ID_HEADER, max_length=USER_ID_MAX_LENGTH)
+    return Actor(user_id=user_id or "anonymous", request_id=request[REQUEST_ID])

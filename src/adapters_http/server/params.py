@@ -1,4 +1,4 @@
-"""Path and query parameters: ids, and the query classes of `schemas.queries`."""
+"""Request parameters: ids in the path, the query classes of `schemas.queries`, text headers."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from adapters_http.server.converter import FieldError
-from wfcore.domain.errors import NotFound, Problems
+from wfcore.domain.errors import ErrorDetail, InvalidInput, NotFound, Problems
 from wfcore.domain.values import unstorable_text
 
 T = TypeVar("T")
@@ -30,6 +30,20 @@ def path_id(request: web.Request, name: str, entity: str) -> str:
         return str(UUID(raw))
     except ValueError:
         raise NotFound(entity=entity, entity_id=raw) from None
+
+
+def header_text(request: web.Request, name: str, *, max_length: int) -> str | None:
+    """A header holding text the service stores (a user, a key); None when absent or blank."""
+    value = request.headers.get(name, "").strip()
+    if len(value) > max_length or not value.isprintable():
+        raise InvalidInput(
+            errors=[
+                ErrorDetail(
+                    loc=("header", name), msg=f"must be at most {max_length} printable characters", type="value_error"
+                )
+            ]
+        )
+    return value or None
 
 
 def parse_query(query: MultiMapping[str], cl: type[T]) -> T:

@@ -8,7 +8,7 @@ from aiohttp import web
 from adapters_http.server.bodies import BodyReader
 from adapters_http.server.context import actor
 from adapters_http.server.converter import structure
-from adapters_http.server.params import parse_query, path_id
+from adapters_http.server.params import header_text, parse_query, path_id
 from adapters_http.server.responses import json_body, no_content, page_body
 from adapters_http.server.schemas.queries import PageQuery, WorkflowListQuery, WorkflowVersionQuery
 from adapters_http.server.schemas.runs import ExecuteBody, RunResponse
@@ -18,7 +18,6 @@ from adapters_http.server.schemas.workflows import (
     WorkflowSummary,
     version_response,
 )
-from wfcore.domain.errors import ErrorDetail, InvalidInput
 from wfcore.domain.ids import WorkflowId
 from wfcore.use_cases.execution import ExecuteWorkflowHandler
 from wfcore.use_cases.workflows import SaveWorkflow, WorkflowCatalog
@@ -31,23 +30,6 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 def _workflow_id(request: web.Request) -> WorkflowId:
     return WorkflowId(path_id(request, "workflow_id", "workflow"))
-
-
-def _idempotency_key(request: web.Request) -> str | None:
-    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-    if key is None:
-        return None
-    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
-        raise InvalidInput(
-            errors=[
-                ErrorDetail(
-                    loc=("header", IDEMPOTENCY_KEY_HEADER),
-                    msg=f"must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters",
-                    type="value_error",
-                )
-            ]
-        )
-    return key
 
 
 @attrs.frozen
@@ -110,7 +92,7 @@ class WorkflowRoutes:
 
     async def execute(self, request: web.Request) -> web.Response:
         workflow_id = _workflow_id(request)
-        key = _idempotency_key(request)
+        key = header_text(request, IDEMPOTENCY_KEY_HEADER, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
         body = await self.bodies.read(request, ExecuteBody, optional=True)
         execution = await self.execute_workflow(body.to_command(workflow_id, key, actor(request)))
         run = RunResponse.from_run(execution.run)
