@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import ClientResponse
@@ -55,9 +56,9 @@ async def locs(response: ClientResponse) -> list[list[str | int]]:
     return [error["loc"] for error in (await problem(response, 422))["errors"]]
 
 
-async def error_at(response: ClientResponse, loc: list[str | int]) -> dict[str, Any]:
+async def error_at(response: ClientResponse, loc: Sequence[str | int]) -> dict[str, Any]:
     """The error of a 422 problem at exactly `loc`."""
     errors = (await problem(response, 422))["errors"]
-    found = [error for error in errors if error["loc"] == loc]
+    found = [error for error in errors if error["loc"] == list(loc)]
     assert found, f"no error at {loc}: {errors}"
     return dict(found[0])

@@ -7,6 +7,7 @@ backend (it must yield an `ApiStack` whose `services` share that backend).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -36,5 +37,5 @@ async def stack(http_settings: HttpSettings, readiness_checks: list[ReadinessChe
 
 
 @pytest.fixture
-def api_client(stack: ApiStack) -> TestClient:
+def api_client(stack: ApiStack) -> TestClient[Any, Any]:
     return stack.client

@@ -101,7 +101,7 @@ async def test_the_stream_stops_when_the_client_leaves(
     assert " 499 " in await asyncio.wait_for(access_logged(caplog, "/events", "leaver"), 5)
     caplog.clear()
 
-    runner = web.AppRunner(stack.client.server.app, handler_cancellation=False)  # type: ignore[arg-type]
+    runner = web.AppRunner(stack.client.server.app, handler_cancellation=False)  # type: ignore[attr-defined]
     await runner.setup()
     port = unused_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
