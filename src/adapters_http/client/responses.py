@@ -76,15 +76,15 @@ async def reply_from(response: aiohttp.ClientResponse, agent: Agent, max_bytes: 
             error_code="agent_error",
             error_message=f"the agent answered {status} redirecting to {location}; agent redirects are not followed",
         )
-    retryable = agent.retry.should_retry_status(status)
+    # Retry-After is read whatever the agent's policy says: a step's own retry_on_status may retry it.
     return AgentReply(
         http_status=status,
         error_code="agent_error",
         error_message=f"the agent answered {status} {response.reason or ''}".rstrip(),
         body_excerpt=await excerpt(response),
-        retryable=retryable,
+        retryable=agent.retry.should_retry_status(status),
         retry_after_ms=retry_after_ms(response.headers.get("Retry-After"), now)
-        if retryable and status in RETRY_AFTER_STATUSES
+        if status in RETRY_AFTER_STATUSES
         else None,
     )
 

@@ -189,6 +189,17 @@ async def test_retry_after_as_an_http_date_is_carried(invoker: HttpAgentInvoker,
     assert 50_000 < reply.retry_after_ms <= 60_000
 
 
+async def test_retry_after_is_carried_when_the_agent_would_not_retry(
+    invoker: HttpAgentInvoker, demo_agent: DemoAgent
+) -> None:
+    agent = agent_at(demo_agent.url("/fail"), retry=RetryPolicy(retry_on_status=()))
+
+    reply = await invoker.invoke(call_to(agent, {"status": 503, "retry_after": 3}))
+
+    assert not reply.retryable
+    assert reply.retry_after_ms == 3000
+
+
 async def test_retry_after_is_ignored_on_other_statuses(invoker: HttpAgentInvoker, demo_agent: DemoAgent) -> None:
     reply = await invoker.invoke(call_to(agent_at(demo_agent.url("/fail")), {"status": 502, "retry_after": 7}))
 
