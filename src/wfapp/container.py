@@ -6,12 +6,12 @@ import os
 import socket
 import uuid
 
+from dependency_injector import containers, providers
+
 from adapters_db.engine import create_database
 from adapters_db.secrets import FernetSecretBox
 from adapters_db.unit_of_work import SqlUnitOfWorkFactory
-from dependency_injector import containers, providers
-
-from adapters_http.client import AgentClientSettings, HttpAgentInvoker, parse_networks
+from adapters_http.client import AgentClientSettings, HttpAgentInvoker
 from adapters_memory.dispatcher import InProcessDispatcher
 from adapters_memory.system import SystemClock, UuidGenerator
 from wfapp import __version__
@@ -33,11 +33,9 @@ def worker_name() -> str:
 
 
 def agent_client_settings(settings: Settings) -> AgentClientSettings:
-    denied = parse_networks(",".join(settings.agent_denied_networks)) if settings.agent_denied_networks else None
-    allowed = parse_networks(",".join(settings.agent_allowed_networks))
     return AgentClientSettings.create(
-        allowed_networks=allowed,
-        denied_networks=denied,
+        allowed_networks=settings.agent_allowed_networks,
+        denied_networks=settings.agent_denied_networks or None,
         max_response_bytes=settings.max_response_bytes,
         user_agent=f"wf/{__version__}",
     )

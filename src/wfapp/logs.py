@@ -5,23 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from adapters_http.server.context import RequestIdLogFilter
+
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-
-
-class RequestIdFilter(logging.Filter):
-    """Adds `request_id` to every record from the context variable the HTTP layer sets."""
-
-    def __init__(self, request_id: ContextVar[str | None]) -> None:
-        super().__init__()
-        self._request_id = request_id
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = self._request_id.get() or "-"
-        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,9 +29,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: str, log_format: str, request_id: ContextVar[str | None]) -> None:
+def configure_logging(level: str, log_format: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RequestIdFilter(request_id))
+    handler.addFilter(RequestIdLogFilter())
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,0 +1,104 @@
+"""`wf serve`: the REST API, and in the embedded default the workers beside it in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+
+from aiohttp import web
+from dependency_injector import providers
+
+from adapters_http.server import Api, HttpSettings, create_app
+from wfapp import __version__
+from wfapp.container import Container
+from wfapp.logs import configure_logging
+from wfapp.migration import upgrade_to_head
+from wfapp.readiness import database_check
+from wfapp.runtime import EmbeddedWorkers
+from wfapp.settings import Settings
+
+log = logging.getLogger("wf.serve")
+
+
+def build_api(container: Container) -> Api:
+    return Api(
+        agents=container.agents(),
+        workflows=container.workflows(),
+        execute=container.execute(),
+        runs=container.runs(),
+        run_commands=container.run_commands(),
+        audit=container.audit(),
+    )
+
+
+def http_settings(settings: Settings) -> HttpSettings:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    return HttpSettings(
+        version=__version__,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+        api_keys=settings.api_keys,
+        dependency_errors=(OperationalError, DBAPIError, ConnectionError),
+    )
+
+
+def build_app(container: Container, settings: Settings) -> web.Application:
+    return create_app(build_api(container), http_settings(settings), readiness=[database_check(container)])
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM, then stop taking work and shut down gracefully."""
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.embedded:
+        await upgrade_to_head(settings.database_url)
+    container = Container(settings=providers.Object(settings))
+    runner = web.AppRunner(build_app(container, settings), access_log=None, handle_signals=False)
+    await runner.setup()
+    workers = EmbeddedWorkers(
+        dispatcher=container.dispatcher(), engine=container.engine(), worker=container.worker(), uow=container.uow()
+    )
+    await workers.start()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    _warn_if_exposed(settings)
+    log.info(
+        "wf %s serving on http://%s:%d (embedded: database %s, %d runs in flight at most)",
+        __version__,
+        settings.host,
+        settings.port,
+        settings.database_url,
+        settings.worker_concurrency,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info(
+            "stopping: no new runs are taken; waiting up to %.0f s for runs in flight", settings.shutdown_grace_seconds
+        )
+        await site.stop()
+        await workers.stop(settings.shutdown_grace_seconds)
+        await runner.cleanup()
+        with contextlib.suppress(Exception):
+            await container.invoker().close()
+        await container.database().dispose()
+
+
+def _warn_if_exposed(settings: Settings) -> None:
+    try:
+        loopback = ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = settings.host == "localhost"
+    if not loopback and not settings.api_keys:
+        log.warning(
+            "listening on %s without API keys: anyone who can reach this address can use the API; "
+            "set WF_API_KEYS to require a key",
+            settings.host,
+        )
