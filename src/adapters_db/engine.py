@@ -48,12 +48,15 @@ class Database:
         Leaving the block closes the connection, which rolls back whatever was not committed.
         """
         async with self._turn:
+            connection = self.engine.connect()
             try:
-                connection = await self.engine.connect()
+                await connection.start()
             except (exc.DBAPIError, OSError) as error:
                 raise ServiceUnavailable("the database is unavailable") from error
-            async with connection:
+            try:
                 yield connection
+            finally:
+                await connection.close()
 
     async def ping(self) -> None:
         """Run one trivial query; `ServiceUnavailable` when the database does not answer."""
