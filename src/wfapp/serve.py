@@ -35,14 +35,14 @@ def build_api(container: Container) -> Api:
 
 
 def http_settings(settings: Settings) -> HttpSettings:
-    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import InterfaceError, OperationalError
 
     return HttpSettings(
         version=__version__,
         max_body_bytes=settings.max_body_bytes,
         max_json_depth=settings.max_json_depth,
         api_keys=settings.api_keys,
-        dependency_errors=(OperationalError, DBAPIError, ConnectionError),
+        dependency_errors=(OperationalError, InterfaceError, ConnectionError),
     )
 
 

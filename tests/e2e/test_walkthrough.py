@@ -47,8 +47,8 @@ async def test_readme_walkthrough(service: RunningService, demo_agent: DemoAgent
     assert steps["greet"]["status"] == "succeeded"
 
 
-async def wait_until_finished(service: RunningService, run_id: str, timeout: float = 20.0) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def wait_until_finished(service: RunningService, run_id: str, seconds: float = 20.0) -> dict[str, Any]:
+    async with asyncio.timeout(seconds):
         while True:
             response = await service.client.get(f"/api/v1/runs/{run_id}")
             run: dict[str, Any] = await response.json()
