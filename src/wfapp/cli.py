@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from wfapp import __version__
+from wfapp.version import __version__
 from wfapp.settings import Settings, SettingsError, env_name, flag_name, load_settings
 
 

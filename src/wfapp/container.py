@@ -14,7 +14,7 @@ from adapters_db.unit_of_work import SqlUnitOfWorkFactory
 from adapters_http.client import AgentClientSettings, HttpAgentInvoker
 from adapters_memory.dispatcher import InProcessDispatcher
 from adapters_memory.system import SystemClock, UuidGenerator
-from wfapp import __version__
+from wfapp.version import __version__
 from wfapp.secrets import secret_keys
 from wfapp.settings import Settings
 from wfcore.use_cases.agents import AgentRegistry

@@ -12,7 +12,7 @@ from aiohttp import web
 from dependency_injector import providers
 
 from adapters_http.server import Api, HttpSettings, create_app
-from wfapp import __version__
+from wfapp.version import __version__
 from wfapp.container import Container
 from wfapp.logs import configure_logging
 from wfapp.migration import upgrade_to_head
