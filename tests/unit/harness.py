@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import attrs
@@ -96,6 +97,12 @@ class Harness:
 
     async def event_types(self, run_id: RunId) -> list[EventType]:
         return [event.type for event in await self.queries.events(run_id)]
+
+    async def wait_for_event(self, run_id: RunId, event_type: EventType) -> None:
+        """Let the other tasks run until the run's log holds `event_type`."""
+        # The store has no notification to wait on.
+        while event_type not in await self.event_types(run_id):  # noqa: ASYNC110
+            await asyncio.sleep(0)
 
     def calls(self, step_id: str) -> list[AgentCall]:
         return [call for call in self.invoker.calls if call.step_id == step_id]

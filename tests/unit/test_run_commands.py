@@ -11,6 +11,7 @@ import pytest
 from unit.agents_in_process import Flaky, Gate
 from unit.definitions import step
 from unit.harness import ADA, Harness
+from wfcore.domain.agents import RetryPolicy
 from wfcore.domain.errors import IllegalTransition, InvalidInput
 from wfcore.domain.events import EventType
 from wfcore.domain.ids import RunId
@@ -104,6 +105,22 @@ async def test_a_late_result_is_logged_and_changes_nothing(harness: Harness) -> 
     [late] = [e for e in await harness.queries.events(gated.run_id) if e.type is EventType.LATE_RESULT_IGNORED]
     assert (late.step_id, late.data) == ("a", {"status": "succeeded"})
     assert harness.calls("b") == []
+
+
+async def test_no_retry_attempt_starts_after_a_cancel_committed_during_the_backoff(harness: Harness) -> None:
+    await harness.agent("flaky", Flaky(failures=1, status=503), retry=RetryPolicy(initial_backoff_ms=2000))
+    saved = await harness.workflow(step("a", "flaky"))
+    run = await harness.start(saved.workflow_id)
+    execution = asyncio.create_task(harness.engine().execute(run.id))
+    await harness.wait_for_event(run.id, EventType.RETRY_SCHEDULED)
+
+    await harness.commands.cancel(CancelRun(run.id, ADA))
+    finished = await execution
+
+    assert finished is not None
+    assert finished.status is RunStatus.CANCELLED
+    assert len(harness.calls("a")) == 1
+    assert (await harness.steps(run.id))["a"].status is StepStatus.CANCELLED
 
 
 async def test_cancelling_a_pending_run_cancels_it_at_once(harness: Harness) -> None:

@@ -102,6 +102,10 @@ class StepRunner:
             if not await self._record_retry(step, error, number, delay_ms):
                 return step
             await services.clock.sleep(delay_ms / 1000)
+            # The lease may have expired during the backoff (a pause longer than the lease) and another worker
+            # may have finished this step: a fenced transaction raises LeaseLost before the agent is called again.
+            if not await self._still_going():
+                return step
 
     async def _record_retry(self, step: StepExecution, error: StepError, number: int, delay_ms: float) -> bool:
         """Write the failed attempt and the scheduled retry; False when the run stopped meanwhile."""
@@ -109,7 +113,7 @@ class StepRunner:
 
         def mutate(run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
             nonlocal recorded
-            if run.status.is_finished or run.cancel_requested_at is not None:
+            if _stopped(run):
                 return run, [], []
             recorded = True
             now = self.execution.services.clock.now()
@@ -136,6 +140,22 @@ class StepRunner:
 
         await self.execution.write(mutate)
         return recorded
+
+    async def _still_going(self) -> bool:
+        """A fenced transaction that changes nothing: LeaseLost when the lease is gone, False when the run stopped."""
+        going = False
+
+        def check(run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+            nonlocal going
+            going = not _stopped(run)
+            return run, [], []
+
+        await self.execution.write(check)
+        return going
+
+
+def _stopped(run: Run) -> bool:
+    return run.status.is_finished or run.cancel_requested_at is not None
 
 
 def _retryable(reply: AgentReply, policy: RetryPolicy) -> bool:
