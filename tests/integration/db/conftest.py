@@ -2,7 +2,7 @@
 
 from contract.backends import postgres_backend, sql, sqlite_backend  # noqa: F401
 from fixtures.postgres import (  # noqa: F401
-    migrated_postgres_template,
+    migrated_postgres_database,
     migrated_postgres_url,
     migrated_sqlite_template,
     migrated_sqlite_url,
