@@ -11,6 +11,9 @@ import attrs
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from adapters_http.demo_agent import RecordedCall
+from fixtures.agents import DemoAgent
+
 T = TypeVar("T")
 Client = TestClient[Any, Any]
 Json = dict[str, Any]
@@ -25,6 +28,19 @@ DEMO_PATHS = ("echo", "sleep", "fail", "text", "big")
 def step(step_id: str, agent: str, *depends_on: str, **fields: Any) -> Json:
     """A step definition calling `agent` after `depends_on`."""
     return {"id": step_id, "agent": agent, "depends_on": list(depends_on), **fields}
+
+
+def calls_of(agent: DemoAgent, step_id: str) -> list[RecordedCall]:
+    """The demo agent's calls for step `step_id`, oldest first."""
+    return [call for call in agent.calls() if isinstance(call.body, dict) and call.body.get("step_id") == step_id]
+
+
+def attempts_of(step: Json) -> list[tuple[int, int | None, str | None]]:
+    """Each recorded attempt of a step as (attempt, http_status, error code)."""
+    return [
+        (attempt["attempt"], attempt["http_status"], attempt["error"] and attempt["error"]["code"])
+        for attempt in step["attempts"]
+    ]
 
 
 def finished(run: Json) -> bool:
