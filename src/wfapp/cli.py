@@ -10,8 +10,8 @@ from typing import Any
 
 import attrs
 
-from wfapp.version import __version__
 from wfapp.settings import Settings, SettingsError, env_name, flag_name, load_settings
+from wfapp.version import __version__
 
 
 def _add_setting_flags(parser: argparse.ArgumentParser, names: Sequence[str] | None = None) -> None:
@@ -56,6 +56,13 @@ def _demo_agent(args: argparse.Namespace) -> None:
     asyncio.run(run_demo_agent(args.host, args.port))
 
 
+def _rotate_secrets(args: argparse.Namespace) -> None:
+    from wfapp.secrets import rotate_stored_secrets
+
+    count = asyncio.run(rotate_stored_secrets(_settings(args)))
+    print(f"re-encrypted the secrets of {count} agents with the newest key; older keys can now be removed")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wf", description="The wf workflow service.")
     parser.add_argument("--version", action="version", version=f"wf {__version__}")
@@ -74,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8081)
     demo.set_defaults(handler=_demo_agent)
+    secrets = commands.add_parser("secrets", help="manage the keys that encrypt agent secrets")
+    secret_commands = secrets.add_subparsers(dest="secrets_command", required=True, metavar="ACTION")
+    rotate = secret_commands.add_parser(
+        "rotate", help="re-encrypt every stored secret with the newest key (the first of WF_SECRET_KEY)"
+    )
+    _add_setting_flags(rotate, ["database_url", "secret_key"])
+    rotate.set_defaults(handler=_rotate_secrets)
     return parser
 
 

@@ -9,14 +9,13 @@ import uuid
 from dependency_injector import containers, providers
 
 from adapters_db.engine import create_database
-from adapters_db.secrets import FernetSecretBox
 from adapters_db.unit_of_work import SqlUnitOfWorkFactory
 from adapters_http.client import AgentClientSettings, HttpAgentInvoker
 from adapters_memory.dispatcher import InProcessDispatcher
 from adapters_memory.system import SystemClock, UuidGenerator
-from wfapp.version import __version__
-from wfapp.secrets import secret_keys
+from wfapp.secrets import secret_box_for
 from wfapp.settings import Settings
+from wfapp.version import __version__
 from wfcore.use_cases.agents import AgentRegistry
 from wfcore.use_cases.audit import AuditQueries
 from wfcore.use_cases.common import Services
@@ -50,7 +49,7 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(UuidGenerator)
 
     database = providers.Singleton(create_database, settings.provided.database_url)
-    secret_box = providers.Singleton(lambda settings: FernetSecretBox(secret_keys(settings)), settings)
+    secret_box = providers.Singleton(secret_box_for, settings)
     uow = providers.Singleton(SqlUnitOfWorkFactory, database, secret_box)
     services = providers.Singleton(Services, uow=uow, clock=clock, ids=ids)
 

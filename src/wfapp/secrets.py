@@ -8,7 +8,12 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
+from adapters_db.engine import create_database
+from adapters_db.key_rotation import rotate_secrets
+from adapters_db.secrets import FernetSecretBox
 from wfapp.settings import Settings, SettingsError
+from wfcore.domain.errors import ErrorDetail, InvalidInput, ServiceUnavailable
+from wfcore.ports.system import SecretBox
 
 
 def secret_keys(settings: Settings) -> tuple[str, ...]:
@@ -45,3 +50,42 @@ def key_file_for(database_url: str) -> Path | None:
     if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
         return None
     return Path(url.database + ".key")
+
+
+class KeylessSecretBox:
+    """Where no key is configured (a PostgreSQL deployment without WF_SECRET_KEY): secrets are refused.
+
+    Agents without auth work as usual; registering one with a secret is a 422 that says what to do.
+    """
+
+    def encrypt(self, plaintext: str) -> str:
+        raise InvalidInput(
+            errors=[ErrorDetail(loc=("auth_config",), msg=_NO_KEY, type="secret_key_missing")],
+            message="Agent secrets cannot be stored without WF_SECRET_KEY",
+        )
+
+    def decrypt(self, token: str) -> str:
+        raise ServiceUnavailable("a stored agent secret cannot be read: " + _NO_KEY)
+
+
+_NO_KEY = (
+    "agent secrets are stored encrypted and this deployment has no key: set WF_SECRET_KEY "
+    "(the same value on every wf process) and restart"
+)
+
+
+def secret_box_for(settings: Settings) -> SecretBox:
+    keys = secret_keys(settings)
+    return FernetSecretBox(keys) if keys else KeylessSecretBox()
+
+
+async def rotate_stored_secrets(settings: Settings) -> int:
+    """Re-encrypt every stored agent secret with the newest key; returns how many were rotated."""
+    keys = secret_keys(settings)
+    if not keys:
+        raise SettingsError("WF_SECRET_KEY: no key is configured, so there is nothing to rotate to")
+    database = create_database(settings.database_url)
+    try:
+        return await rotate_secrets(database, FernetSecretBox(keys))
+    finally:
+        await database.dispose()
