@@ -1,4 +1,4 @@
-"""Re-encrypting every stored agent secret with the newest key (`wf secrets rotate`)."""
+"""Key rotation: re-encrypt every stored agent secret with the newest key, so old keys can be dropped."""
 
 from __future__ import annotations
 
@@ -7,22 +7,26 @@ import sqlalchemy as sa
 from adapters_db.engine import Database
 from adapters_db.secrets import FernetSecretBox
 from adapters_db.tables import agents
+from adapters_db.transaction import Transaction
+
+_UPDATE_SECRET = (
+    sa.update(agents).where(agents.c.id == sa.bindparam("key_id")).values(auth_secret=sa.bindparam("token"))
+)
 
 
 async def rotate_secrets(database: Database, secret_box: FernetSecretBox) -> int:
-    """Rotate the secret of every agent, deleted ones included, in one transaction; returns how many.
+    """Re-encrypt the secrets of every agent, deleted ones included, in one transaction.
 
-    Run it after putting a new key first in `WF_SECRET_KEY`; afterwards the old keys can be dropped.
+    `secret_box` must hold the new key first and every key still in use after it. Returns how many
+    secrets were rotated; running it again is harmless.
     """
     async with database.connect() as connection:
-        rows = (
-            await connection.execute(
-                sa.select(agents.c.id, agents.c.auth_secret).where(agents.c.auth_secret.is_not(None))
-            )
+        tx = Transaction(connection)
+        stored = (
+            await tx.execute(sa.select(agents.c.id, agents.c.auth_secret).where(agents.c.auth_secret.is_not(None)))
         ).all()
-        for agent_id, token in rows:
-            await connection.execute(
-                sa.update(agents).where(agents.c.id == agent_id).values(auth_secret=secret_box.rotate(token))
-            )
-        await connection.commit()
-    return len(rows)
+        if stored:
+            rotated = [{"key_id": row.id, "token": secret_box.rotate(row.auth_secret)} for row in stored]
+            await tx.execute(_UPDATE_SECRET, rotated)
+        await tx.commit()
+    return len(stored)

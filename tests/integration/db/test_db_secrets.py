@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from adapters_db.key_rotation import rotate_secrets
 from adapters_db.secrets import FernetSecretBox
 from adapters_db.tables import agents
 from adapters_db.unit_of_work import SqlUnitOfWorkFactory
 from contract.backends import SqlBackend
-from contract.builders import agent
+from contract.builders import agent, at
 from wfcore.domain.agents import ApiKeyAuth, BasicAuth, BearerAuth, NoAuth
 from wfcore.domain.errors import ServiceUnavailable
 
@@ -46,26 +47,28 @@ async def test_secret_auth_fields_are_stored_only_encrypted(sql: SqlBackend) -> 
         assert [await tx.agents.get(item.id) for item in stored] == stored
 
 
-async def test_secrets_stay_readable_through_a_key_rotation(sql: SqlBackend) -> None:
+async def test_rotation_moves_every_secret_to_the_new_key(sql: SqlBackend) -> None:
     old_key, new_key = FernetSecretBox.new_key(), FernetSecretBox.new_key()
-    stored = agent(auth=BearerAuth(token="s3cret"))
+    live = agent("live", auth=BearerAuth(token="s3cret"))
+    deleted = agent("gone", auth=BasicAuth(username="u", password="pw"), deleted_at=at(1))
     async with SqlUnitOfWorkFactory(sql.database, FernetSecretBox([old_key]))() as tx:
-        await tx.agents.add(stored)
+        for item in (live, deleted, agent("open")):
+            await tx.agents.add(item)
         await tx.commit()
 
     with pytest.raises(ServiceUnavailable, match="cannot be decrypted"):
         async with SqlUnitOfWorkFactory(sql.database, FernetSecretBox([new_key]))() as tx:
-            await tx.agents.get(stored.id)
+            await tx.agents.get(live.id)
 
-    both = FernetSecretBox([new_key, old_key])
-    async with SqlUnitOfWorkFactory(sql.database, both)() as tx:
-        assert await tx.agents.get(stored.id) == stored
+    assert await rotate_secrets(sql.database, FernetSecretBox([new_key, old_key])) == 2
+    only_new = FernetSecretBox([new_key])
+    async with SqlUnitOfWorkFactory(sql.database, only_new)() as tx:
+        assert await tx.agents.get(live.id) == live
     async with sql.database.connect() as connection:
-        token = (await connection.execute(sa.select(agents.c.auth_secret))).scalar_one()
-    rotated = both.rotate(token)
-    assert FernetSecretBox([new_key]).decrypt(rotated) == '{"token": "s3cret"}'
-    with pytest.raises(ServiceUnavailable):
-        FernetSecretBox([old_key]).decrypt(rotated)
+        tokens = dict((await connection.execute(sa.select(agents.c.name, agents.c.auth_secret))).all())
+    assert only_new.decrypt(tokens["gone"]) == '{"password": "pw"}'
+    assert tokens["open"] is None
+    assert await rotate_secrets(sql.database, only_new) == 2
 
 
 def test_a_secret_box_needs_a_key() -> None:
