@@ -13,17 +13,20 @@ from adapters_memory.repositories import (
     MemoryWorkflowRepository,
 )
 from adapters_memory.store import Journal, MemoryStore
+from wfcore.ports.dispatch import Outbox
+from wfcore.ports.persistence import AgentRepository, AuditLog, RunRepository, WorkflowRepository
 
 
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._journal = Journal()
-        self.agents = MemoryAgentRepository(store, self._journal)
-        self.workflows = MemoryWorkflowRepository(store, self._journal)
-        self.runs = MemoryRunRepository(store, self._journal)
-        self.audit = MemoryAuditLog(store, self._journal)
-        self.outbox = MemoryOutbox(store, self._journal)
+        # Typed as the ports, so that this class is a `UnitOfWork` (protocol attributes are invariant).
+        self.agents: AgentRepository = MemoryAgentRepository(store, self._journal)
+        self.workflows: WorkflowRepository = MemoryWorkflowRepository(store, self._journal)
+        self.runs: RunRepository = MemoryRunRepository(store, self._journal)
+        self.audit: AuditLog = MemoryAuditLog(store, self._journal)
+        self.outbox: Outbox = MemoryOutbox(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -47,7 +47,7 @@ def valid_definitions(draw: st.DrawFn) -> WorkflowDefinition:
     for step_id, deps in graph.items():
         ancestors = sorted(closure(graph, step_id))
         when = None
-        if ancestors and draw(st.booleans()):
+        if draw(st.booleans()) and ancestors:
             when = f"steps.{draw(st.sampled_from(ancestors))}.status == 'succeeded'"
         steps.append(
             StepDefinition(

@@ -76,14 +76,14 @@ async def test_list_filters_sorts_and_pages(harness: Harness) -> None:
         harness.clock.advance(1)
     await harness.agent("idle", status=AgentStatus.INACTIVE)
 
-    async def names(**query: object) -> list[str]:
-        return [agent.name for agent in (await harness.registry.list(AgentQuery(**query))).items]  # type: ignore[arg-type]
+    async def names(query: AgentQuery) -> list[str]:
+        return [agent.name for agent in (await harness.registry.list(query)).items]
 
-    assert await names() == ["Beta", "alpha", "gamma-Alpha", "idle"]
-    assert await names(sort=Sort("name")) == ["alpha", "Beta", "gamma-Alpha", "idle"]
-    assert await names(sort=Sort("created_at", descending=True)) == ["idle", "gamma-Alpha", "alpha", "Beta"]
-    assert await names(name_contains="ALPHA") == ["alpha", "gamma-Alpha"]
-    assert await names(status="inactive") == ["idle"]
+    assert await names(AgentQuery()) == ["Beta", "alpha", "gamma-Alpha", "idle"]
+    assert await names(AgentQuery(sort=Sort("name"))) == ["alpha", "Beta", "gamma-Alpha", "idle"]
+    assert await names(AgentQuery(sort=Sort("created_at", descending=True))) == ["idle", "gamma-Alpha", "alpha", "Beta"]
+    assert await names(AgentQuery(name_contains="ALPHA")) == ["alpha", "gamma-Alpha"]
+    assert await names(AgentQuery(status="inactive")) == ["idle"]
     page = await harness.registry.list(AgentQuery(limit=2, offset=1))
     assert ([a.name for a in page.items], page.total, page.limit, page.offset) == (["alpha", "gamma-Alpha"], 4, 2, 1)
 

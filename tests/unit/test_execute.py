@@ -115,16 +115,15 @@ async def test_concurrent_executes_with_one_key_make_one_run(harness: Harness, w
     assert len(harness.store.runs) == 1
 
 
-@pytest.mark.parametrize("change", [{"input": {"ticket": {"id": 2}}}, {"version": 2}])
+@pytest.mark.parametrize(("run_input", "version"), [({"ticket": {"id": 2}}, 1), ({"ticket": {"id": 1}}, 2)])
 async def test_the_same_key_with_another_body_is_refused(
-    harness: Harness, workflow_id: WorkflowId, change: dict[str, object]
+    harness: Harness, workflow_id: WorkflowId, run_input: dict[str, object], version: int
 ) -> None:
     await harness.catalog.update(workflow_id, SaveWorkflow(definition(step("a")), {}))
     await harness.execute(ExecuteWorkflow(workflow_id, {"ticket": {"id": 1}}, version=1, idempotency_key="k-1"))
-    fields: dict[str, object] = {"input": {"ticket": {"id": 1}}, "version": 1, **change}
 
     with pytest.raises(InvalidInput) as raised:
-        await harness.execute(ExecuteWorkflow(workflow_id, idempotency_key="k-1", **fields))  # type: ignore[arg-type]
+        await harness.execute(ExecuteWorkflow(workflow_id, run_input, version=version, idempotency_key="k-1"))
 
     assert [(e.loc, e.type) for e in raised.value.errors] == [(("header", "Idempotency-Key"), "idempotency_key_reused")]
     assert len(harness.store.runs) == 1

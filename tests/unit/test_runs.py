@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -29,7 +30,7 @@ T0 = datetime(2030, 1, 1, tzinfo=UTC)
 LATER = T0 + timedelta(seconds=5)
 
 
-def new_run(status: RunStatus = RunStatus.PENDING, **fields: object) -> Run:
+def new_run(status: RunStatus = RunStatus.PENDING, **fields: Any) -> Run:
     return Run(
         id=RunId("run-1"),
         workflow_id=WorkflowId("wf-1"),

@@ -8,6 +8,7 @@ from unit.definitions import definition, step
 from unit.harness import ADA, Harness
 from wfcore.domain.agents import AgentStatus
 from wfcore.domain.errors import Conflict, InvalidDefinition, NotFound
+from wfcore.domain.ids import WorkflowId
 from wfcore.domain.workflows import WorkflowStatus
 from wfcore.ports.persistence import AuditQuery, Sort, WorkflowQuery
 from wfcore.use_cases.agents import UpdateAgent
@@ -105,7 +106,7 @@ async def test_reads_of_unknown_workflows_and_versions_are_not_found(harness: Ha
     with pytest.raises(NotFound):
         await harness.catalog.get(saved.workflow_id, 2)
     with pytest.raises(NotFound):
-        await harness.catalog.update(harness.services.ids.new_id(), SaveWorkflow(definition(step("a")), {}))  # type: ignore[arg-type]
+        await harness.catalog.update(WorkflowId(harness.services.ids.new_id()), SaveWorkflow(definition(step("a")), {}))
 
 
 async def test_list_filters_and_sorts(harness: Harness) -> None:

@@ -452,7 +452,9 @@ def test_every_breakage_of_a_valid_definition_is_reported_at_once(
         if error.type == "cycle" and len(error.loc) == 3:
             path = re.sub("^the dependencies form a cycle: ", "", error.msg).split(" -> ")
             assert path[0] == path[-1]
-            assert broken.steps[error.loc[1]].id == path[0]
+            index = error.loc[1]
+            assert isinstance(index, int)
+            assert broken.steps[index].id == path[0]
 
 
 chaos_text = st.text(max_size=12) | st.sampled_from(["a", "b", "steps.a.output", "{{ steps.a.output }}", "{{"])
