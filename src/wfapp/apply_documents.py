@@ -46,7 +46,9 @@ def workflow_paths(path: Path) -> list[Path]:
         raise NoWorkflowFiles(f"{path}: no such file or folder")
     found = sorted(child for child in path.iterdir() if child.is_file() and child.suffix in WORKFLOW_SUFFIXES)
     if not found:
-        raise NoWorkflowFiles(f"{path}: no {', '.join('*' + suffix for suffix in WORKFLOW_SUFFIXES)} file in this folder")
+        raise NoWorkflowFiles(
+            f"{path}: no {', '.join('*' + suffix for suffix in WORKFLOW_SUFFIXES)} file in this folder"
+        )
     return found
 
 
