@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from adapters_db import mappers
-from adapters_db.paging import fetch_page
+from adapters_db.paging import fetch_page, time_range
 from adapters_db.tables import audit_log
 from adapters_db.transaction import Transaction
 from wfcore.domain.audit import AuditEntry
@@ -32,10 +32,7 @@ class SqlAuditLog:
             where.append(audit_log.c.user_id == query.user_id)
         if query.action is not None:
             where.append(audit_log.c.action == query.action)
-        if query.since is not None:
-            where.append(audit_log.c.timestamp >= query.since)
-        if query.until is not None:
-            where.append(audit_log.c.timestamp < query.until)
+        where.extend(time_range(audit_log.c.timestamp, query.since, query.until))
         return await fetch_page(
             self._tx, audit_log, where, _NEWEST_FIRST, query.limit, query.offset, mappers.audit_from_row
         )

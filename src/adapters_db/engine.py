@@ -51,7 +51,8 @@ class Database:
             connection = self.engine.connect()
             try:
                 await connection.start()
-            except (exc.DBAPIError, OSError) as error:
+            except (exc.DBAPIError, exc.TimeoutError, OSError) as error:
+                # TimeoutError: every pooled connection stayed busy for the pool's whole timeout.
                 raise ServiceUnavailable("the database is unavailable") from error
             try:
                 yield connection

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -30,9 +31,29 @@ def order_by(sort: Sort, columns: Mapping[str, sa.ColumnElement[Any]], tiebreak:
     return [ordered, tiebreak.asc()]
 
 
-def name_contains(column: sa.ColumnElement[str], text: str) -> sa.ColumnElement[bool]:
-    """Case-insensitive substring match; `%` and `_` in `text` match only themselves."""
-    return sa.func.lower(column).contains(text.lower(), autoescape=True)
+def live_named(table: sa.Table, status: str | None, name_contains: str | None) -> list[sa.ColumnElement[bool]]:
+    """Rows not deleted, with `status`, whose name contains `name_contains` (case-insensitive).
+
+    `%` and `_` in `name_contains` match only themselves.
+    """
+    where: list[sa.ColumnElement[bool]] = [table.c.deleted_at.is_(None)]
+    if status is not None:
+        where.append(table.c.status == status)
+    if name_contains is not None:
+        where.append(sa.func.lower(table.c.name).contains(name_contains.lower(), autoescape=True))
+    return where
+
+
+def time_range(
+    column: sa.ColumnElement[datetime], start: datetime | None, end: datetime | None
+) -> list[sa.ColumnElement[bool]]:
+    """From `start` (included) to `end` (excluded); either may be open."""
+    where: list[sa.ColumnElement[bool]] = []
+    if start is not None:
+        where.append(column >= start)
+    if end is not None:
+        where.append(column < end)
+    return where
 
 
 async def fetch_page(

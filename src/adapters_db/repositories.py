@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from adapters_db import mappers
-from adapters_db.paging import fetch_page, name_contains, order_by
+from adapters_db.paging import fetch_page, live_named, order_by
 from adapters_db.tables import agents, workflow_versions, workflows
 from adapters_db.transaction import Transaction
 from wfcore.domain.agents import Agent, HealthResult
@@ -68,11 +68,7 @@ class SqlAgentRepository:
             raise NotFound(entity="agent", entity_id=agent_id)
 
     async def list(self, query: AgentQuery) -> Page[Agent]:
-        where: list[sa.ColumnElement[bool]] = [_AGENT_LIVE]
-        if query.status is not None:
-            where.append(agents.c.status == query.status)
-        if query.name_contains is not None:
-            where.append(name_contains(agents.c.name, query.name_contains))
+        where = live_named(agents, query.status, query.name_contains)
         ordering = order_by(query.sort, _AGENT_SORTS, agents.c.id)
         load = functools.partial(mappers.agent_from_row, secret_box=self._secret_box)
         return await fetch_page(self._tx, agents, where, ordering, query.limit, query.offset, load)
@@ -123,11 +119,7 @@ class SqlWorkflowRepository:
             raise NotFound(entity="workflow", entity_id=workflow.id)
 
     async def list(self, query: WorkflowQuery) -> Page[Workflow]:
-        where: list[sa.ColumnElement[bool]] = [_WORKFLOW_LIVE]
-        if query.status is not None:
-            where.append(workflows.c.status == query.status)
-        if query.name_contains is not None:
-            where.append(name_contains(workflows.c.name, query.name_contains))
+        where = live_named(workflows, query.status, query.name_contains)
         ordering = order_by(query.sort, _WORKFLOW_SORTS, workflows.c.id)
         return await fetch_page(
             self._tx, workflows, where, ordering, query.limit, query.offset, mappers.workflow_from_row

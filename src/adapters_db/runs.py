@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from adapters_db import mappers
-from adapters_db.paging import fetch_page, order_by
+from adapters_db.paging import fetch_page, order_by, time_range
 from adapters_db.tables import run_events, runs, step_executions
 from adapters_db.transaction import Transaction
 from wfcore.domain.errors import Conflict, DuplicateIdempotencyKey, LeaseLost, NotFound
@@ -110,10 +110,7 @@ class SqlRunRepository:
             where.append(runs.c.status.in_([status.value for status in query.statuses]))
         if query.triggered_by is not None:
             where.append(runs.c.triggered_by == query.triggered_by)
-        if query.created_after is not None:
-            where.append(runs.c.created_at >= query.created_after)
-        if query.created_before is not None:
-            where.append(runs.c.created_at < query.created_before)
+        where.extend(time_range(runs.c.created_at, query.created_after, query.created_before))
         ordering = order_by(query.sort, _SORTS, runs.c.id)
         return await fetch_page(self._tx, runs, where, ordering, query.limit, query.offset, mappers.run_from_row)
 

@@ -15,6 +15,7 @@ from wfcore.domain.runs import Run, RunStatus, StepExecution
 from wfcore.domain.workflows import StepDefinition, Workflow, WorkflowDefinition, WorkflowStatus, WorkflowVersion
 from wfcore.ports.dispatch import Dispatch, DispatchKind
 from wfcore.ports.persistence import UnitOfWork
+from wfcore.use_cases.common import UnitOfWorkFactory
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -132,3 +133,13 @@ async def stored_workflow(uow: UnitOfWork, name: str = "triage") -> Workflow:
     flow, version = workflow(name)
     await uow.workflows.add(flow, version)
     return flow
+
+
+async def committed_run(uow: UnitOfWorkFactory, status: RunStatus = RunStatus.PENDING) -> Run:
+    """A run of a new workflow, with its steps, committed."""
+    async with uow() as tx:
+        flow = await stored_workflow(tx)
+        stored, steps = run(flow, status=status)
+        await tx.runs.add(stored, steps)
+        await tx.commit()
+    return stored

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contract.builders import at, run, stored_workflow
+from contract.builders import at, committed_run, run, stored_workflow
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.use_cases.common import UnitOfWorkFactory
 
@@ -54,11 +54,7 @@ async def test_events_come_back_in_order_with_increasing_seq_and_after_a_seq(uow
 
 
 async def test_events_that_were_not_committed_are_not_kept(uow: UnitOfWorkFactory) -> None:
-    async with uow() as tx:
-        flow = await stored_workflow(tx)
-        stored, steps = run(flow)
-        await tx.runs.add(stored, steps)
-        await tx.commit()
+    stored = await committed_run(uow)
     async with uow() as tx:
         await tx.runs.append_events([RunEvent(run_id=stored.id, type=EventType.RUN_STARTED, at=at(1))])
     async with uow() as tx:

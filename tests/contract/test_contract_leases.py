@@ -7,20 +7,11 @@ import asyncio
 import attrs
 import pytest
 
-from contract.builders import at, run, stored_workflow
+from contract.builders import at, committed_run, run, stored_workflow
 from wfcore.domain.errors import LeaseLost
 from wfcore.domain.ids import RunId
 from wfcore.domain.runs import Lease, Run, RunStatus
 from wfcore.use_cases.common import UnitOfWorkFactory
-
-
-async def _stored_run(uow: UnitOfWorkFactory, status: RunStatus = RunStatus.PENDING) -> Run:
-    async with uow() as tx:
-        flow = await stored_workflow(tx)
-        stored, steps = run(flow, status=status)
-        await tx.runs.add(stored, steps)
-        await tx.commit()
-    return stored
 
 
 async def _claim(uow: UnitOfWorkFactory, run_id: RunId, owner: str, now: float, until: float) -> Run | None:
@@ -31,7 +22,7 @@ async def _claim(uow: UnitOfWorkFactory, run_id: RunId, owner: str, now: float, 
 
 
 async def test_a_claim_takes_a_free_lease_and_bumps_the_token(uow: UnitOfWorkFactory) -> None:
-    stored = await _stored_run(uow)
+    stored = await committed_run(uow)
     claimed = await _claim(uow, stored.id, "worker-a", now=0, until=30)
     assert claimed == attrs.evolve(stored, lease=Lease(owner="worker-a", expires_at=at(30), token=1))
     async with uow() as tx:
@@ -39,7 +30,7 @@ async def test_a_claim_takes_a_free_lease_and_bumps_the_token(uow: UnitOfWorkFac
 
 
 async def test_a_held_lease_cannot_be_claimed_until_it_expires(uow: UnitOfWorkFactory) -> None:
-    stored = await _stored_run(uow)
+    stored = await committed_run(uow)
     await _claim(uow, stored.id, "worker-a", now=0, until=30)
     assert await _claim(uow, stored.id, "worker-b", now=29, until=60) is None
     taken_over = await _claim(uow, stored.id, "worker-b", now=30, until=60)
@@ -48,7 +39,7 @@ async def test_a_held_lease_cannot_be_claimed_until_it_expires(uow: UnitOfWorkFa
 
 
 async def test_of_two_concurrent_claimers_exactly_one_wins(uow: UnitOfWorkFactory) -> None:
-    stored = await _stored_run(uow)
+    stored = await committed_run(uow)
     results = await asyncio.gather(*(_claim(uow, stored.id, f"worker-{n}", now=0, until=30) for n in range(4)))
     winners = [claimed for claimed in results if claimed is not None]
     assert len(winners) == 1
@@ -58,13 +49,13 @@ async def test_of_two_concurrent_claimers_exactly_one_wins(uow: UnitOfWorkFactor
 
 @pytest.mark.parametrize("status", [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED])
 async def test_finished_and_unknown_runs_cannot_be_claimed(uow: UnitOfWorkFactory, status: RunStatus) -> None:
-    stored = await _stored_run(uow, status=status)
+    stored = await committed_run(uow, status=status)
     assert await _claim(uow, stored.id, "worker-a", now=0, until=30) is None
     assert await _claim(uow, RunId("0190a8f2-0000-7000-8000-000000000000"), "worker-a", now=0, until=30) is None
 
 
 async def test_an_update_under_a_stale_token_is_refused(uow: UnitOfWorkFactory) -> None:
-    stored = await _stored_run(uow)
+    stored = await committed_run(uow)
     stale = await _claim(uow, stored.id, "worker-a", now=0, until=30)
     current = await _claim(uow, stored.id, "worker-b", now=31, until=60)
     assert stale is not None
@@ -80,7 +71,7 @@ async def test_an_update_under_a_stale_token_is_refused(uow: UnitOfWorkFactory) 
 
 
 async def test_an_update_without_a_lease_keeps_the_stored_lease(uow: UnitOfWorkFactory) -> None:
-    stored = await _stored_run(uow)
+    stored = await committed_run(uow)
     claimed = await _claim(uow, stored.id, "worker-a", now=0, until=30)
     assert claimed is not None
     async with uow() as tx:
@@ -92,7 +83,7 @@ async def test_an_update_without_a_lease_keeps_the_stored_lease(uow: UnitOfWorkF
 
 
 async def test_renew_extends_only_the_current_lease(uow: UnitOfWorkFactory) -> None:
-    stored = await _stored_run(uow)
+    stored = await committed_run(uow)
     await _claim(uow, stored.id, "worker-a", now=0, until=30)
     async with uow() as tx:
         assert await tx.runs.renew(stored.id, token=1, expires_at=at(90)) is True
@@ -106,7 +97,7 @@ async def test_renew_extends_only_the_current_lease(uow: UnitOfWorkFactory) -> N
 
 
 async def test_release_frees_the_lease_but_keeps_the_token(uow: UnitOfWorkFactory) -> None:
-    stored = await _stored_run(uow)
+    stored = await committed_run(uow)
     await _claim(uow, stored.id, "worker-a", now=0, until=30)
     async with uow() as tx:
         await tx.runs.release(stored.id, token=99)
@@ -124,7 +115,7 @@ async def test_a_released_lease_cannot_be_renewed(uow: UnitOfWorkFactory, reques
         request.applymarker(
             pytest.mark.xfail(reason="the memory adapter renews a released lease (reported)", strict=True)
         )
-    stored = await _stored_run(uow)
+    stored = await committed_run(uow)
     await _claim(uow, stored.id, "worker-a", now=0, until=30)
     async with uow() as tx:
         await tx.runs.release(stored.id, token=1)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from contract.builders import agent, at, run, stored_workflow
+from contract.builders import agent, at, committed_run
 from wfcore.domain.errors import NotFound
 from wfcore.domain.runs import RunStatus
 from wfcore.ports.persistence import AgentQuery
@@ -57,11 +57,7 @@ async def test_a_transaction_sees_its_own_uncommitted_changes(uow: UnitOfWorkFac
 
 
 async def test_commands_that_read_a_run_for_update_are_serialised(uow: UnitOfWorkFactory) -> None:
-    async with uow() as tx:
-        flow = await stored_workflow(tx)
-        stored, steps = run(flow)
-        await tx.runs.add(stored, steps)
-        await tx.commit()
+    stored = await committed_run(uow)
 
     async def cancel(by: str) -> bool:
         """Cancel if still pending; True when this command made the change."""
