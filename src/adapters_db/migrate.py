@@ -17,20 +17,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-# In a wheel, migrations/ ships inside this package; in a checkout (editable install) it is at the root.
-_PACKAGED = Path(__file__).resolve().parent / "migrations"
-_CHECKOUT = Path(__file__).resolve().parents[2] / "migrations"
-
-
-def script_location() -> Path:
-    """The directory holding `env.py` and `versions/`."""
-    return _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
+# In a checkout, adapters_db/migrations is a symbolic link to the repository's migrations/;
+# a wheel holds a copy of its files there.
+SCRIPT_LOCATION = Path(__file__).parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration for `url`, with no ini file (nothing touches the logging set-up)."""
     config = Config()
-    config.set_main_option("script_location", str(script_location()))
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
     # An attribute, not the `sqlalchemy.url` option: options interpolate `%`, which URLs may contain.
     config.attributes["url"] = url
     return config
