@@ -201,7 +201,7 @@ class MemoryRunRepository(_Repository):
 
     async def renew(self, run_id: RunId, *, token: int, expires_at: datetime) -> bool:
         run = self.store.runs.get(run_id)
-        if run is None or run.lease is None or run.lease.token != token:
+        if run is None or run.lease is None or run.lease.owner is None or run.lease.token != token:
             return False
         self.journal.put(
             self.store.runs, run_id, attrs.evolve(run, lease=attrs.evolve(run.lease, expires_at=expires_at))
