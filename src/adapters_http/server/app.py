@@ -8,10 +8,13 @@ import attrs
 from aiohttp import web
 
 from adapters_http.server.bodies import BodyReader
+from adapters_http.server.endpoints import Endpoint, register
 from adapters_http.server.middlewares import api_key_auth, echo_request_id, log_access, problem_details, request_context
+from adapters_http.server.openapi import ApiInfo
 from adapters_http.server.problems import ProblemMapper
 from adapters_http.server.routes.agents import AgentRoutes
 from adapters_http.server.routes.audit import AuditRoutes
+from adapters_http.server.routes.docs import DocsRoutes
 from adapters_http.server.routes.events import RunEventStream
 from adapters_http.server.routes.runs import RunRoutes
 from adapters_http.server.routes.system import ReadinessCheck, SystemRoutes
@@ -22,6 +25,9 @@ from wfcore.use_cases.audit import AuditQueries
 from wfcore.use_cases.execution import ExecuteWorkflowHandler
 from wfcore.use_cases.runs import RunCommands, RunQueries
 from wfcore.use_cases.workflows import WorkflowCatalog
+
+ENDPOINTS = web.AppKey("endpoints", tuple[Endpoint, ...])
+"""The route table the app serves and documents, for tools that inspect the app."""
 
 
 @attrs.frozen
@@ -37,7 +43,7 @@ class Api:
 
 
 def create_app(api: Api, settings: HttpSettings, readiness: Sequence[ReadinessCheck] = ()) -> web.Application:
-    """The application serving the REST API of contract §1-§6 over `api`.
+    """The application serving the REST API of contract §1-§6 over `api`, and its OpenAPI document and docs.
 
     `readiness` are the checks of `GET /health/ready` (the database, the broker...). Nothing is
     connected here: the application only calls `api` while it serves requests.
@@ -53,6 +59,7 @@ def create_app(api: Api, settings: HttpSettings, readiness: Sequence[ReadinessCh
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app.on_response_prepare.append(echo_request_id)
     bodies = BodyReader(max_depth=settings.max_json_depth)
+    docs = DocsRoutes(ApiInfo(version=settings.version, api_keys=bool(settings.api_keys)))
     resources = (
         AgentRoutes(api.agents, bodies),
         WorkflowRoutes(api.workflows, api.execute, bodies),
@@ -60,7 +67,10 @@ def create_app(api: Api, settings: HttpSettings, readiness: Sequence[ReadinessCh
         RunEventStream(api.runs, settings.event_poll_seconds),
         AuditRoutes(api.audit),
         SystemRoutes(settings.version, readiness, settings.readiness_timeout_seconds),
+        docs,
     )
-    for resource in resources:
-        app.router.add_routes(resource.routes())
+    endpoints = [endpoint for resource in resources for endpoint in resource.endpoints()]
+    register(app, endpoints)
+    docs.publish(endpoints)
+    app[ENDPOINTS] = tuple(endpoints)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 from aiohttp import web
@@ -63,7 +64,8 @@ class Problem:
     def type_uri(self) -> str:
         return "urn:wf:problem:" + (self.code or _CODE_OF_STATUS.get(self.status, str(self.status)))
 
-    def response(self, instance: str, request_id: str) -> web.Response:
+    def document(self, instance: str, request_id: str) -> dict[str, Any]:
+        """The problem details as JSON values; `errors` only when there are some."""
         body = ProblemDetails(
             type=self.type_uri,
             title=http.HTTPStatus(self.status).phrase,
@@ -73,9 +75,13 @@ class Problem:
             request_id=request_id,
             errors=[ErrorItem(loc=list(e.loc), msg=e.msg, type=e.type) for e in self.errors] or None,
         )
-        document = unstructure(body)
+        document: dict[str, Any] = unstructure(body)
         if document["errors"] is None:
             del document["errors"]
+        return document
+
+    def response(self, instance: str, request_id: str) -> web.Response:
+        document = self.document(instance, request_id)
         return web.json_response(document, status=self.status, headers=self.headers, content_type=PROBLEM_JSON)
 
 

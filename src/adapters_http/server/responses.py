@@ -1,7 +1,8 @@
-"""Writing JSON responses from schema objects."""
+"""Writing responses from schema objects: JSON bodies, pages, server-sent events."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -9,6 +10,7 @@ from aiohttp import web
 
 from adapters_http.server.converter import unstructure
 from adapters_http.server.schemas.common import PageResponse
+from adapters_http.server.schemas.runs import EventResponse
 from wfcore.ports.persistence import Page
 
 E = TypeVar("E")
@@ -30,3 +32,8 @@ def page_body(page: Page[E], convert: Callable[[E], R], item_type: type[R]) -> w
 
 def no_content() -> web.Response:
     return web.Response(status=204)
+
+
+def sse_frame(event: EventResponse) -> str:
+    """One server-sent event: the log position as its `id`, the event type as its name, the entry as data."""
+    return f"id: {event.seq}\nevent: {event.type.value}\ndata: {json.dumps(unstructure(event))}\n\n"

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 import attrs
 from aiohttp import web
 
-from adapters_http.server.converter import unstructure
-from adapters_http.server.routes.runs import ITEM, run_id_of
+from adapters_http.server.endpoints import EVENT_STREAM, Endpoint, HeaderParameter, Reply, Tag
+from adapters_http.server.openapi import examples
+from adapters_http.server.responses import sse_frame
+from adapters_http.server.routes.runs import ITEM, RUN_ID, run_id_of
 from adapters_http.server.schemas.runs import EventResponse
 from wfcore.domain.events import RunEvent
 from wfcore.use_cases.runs import RunQueries
 
 log = logging.getLogger(__name__)
 
+LAST_EVENT_ID = HeaderParameter(
+    "Last-Event-ID", "The `seq` of the last event heard: the stream resumes after it. Other values are ignored."
+)
+
 
 def _sse(event: RunEvent) -> bytes:
-    data = json.dumps(unstructure(EventResponse.from_event(event)))
-    return f"id: {event.seq}\nevent: {event.type.value}\ndata: {data}\n\n".encode()
+    return sse_frame(EventResponse.from_event(event)).encode()
 
 
 def _resume_after(request: web.Request) -> int:
@@ -36,8 +40,34 @@ class RunEventStream:
     queries: RunQueries
     poll_seconds: float
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.get(ITEM + "/events", self.stream)]
+    def endpoints(self) -> list[Endpoint]:
+        return [
+            Endpoint(
+                "GET",
+                ITEM + "/events",
+                self.stream,
+                operation_id="streamRunEvents",
+                tag=Tag.RUNS,
+                summary="Follow a run's events live",
+                description=(
+                    "The run's event log as server-sent events: the events so far, then each new one as it is "
+                    "committed, until the run ends (a retried run goes on). Each event's `id` is its `seq`: "
+                    "a client that reconnects with `Last-Event-ID` hears only what came after it. Its `data` is "
+                    "an `EventResponse`."
+                ),
+                path_parameters=(RUN_ID,),
+                headers=(LAST_EVENT_ID,),
+                replies=(
+                    Reply(
+                        200,
+                        "The event stream.",
+                        str,
+                        examples.event_stream(examples.EVENT),
+                        media_type=EVENT_STREAM,
+                    ),
+                ),
+            )
+        ]
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
         run_id = run_id_of(request)

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable, Sequence
 import attrs
 from aiohttp import web
 
+from adapters_http.server.endpoints import Endpoint, Reply, Tag
+from adapters_http.server.openapi import examples
 from adapters_http.server.responses import json_body
 from adapters_http.server.schemas.system import LivenessResponse, ReadinessResponse, ReadinessResult
 
@@ -22,8 +24,32 @@ class SystemRoutes:
     readiness: Sequence[ReadinessCheck]
     timeout_seconds: float
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.get("/health", self.live), web.get("/health/ready", self.ready)]
+    def endpoints(self) -> list[Endpoint]:
+        return [
+            Endpoint(
+                "GET",
+                "/health",
+                self.live,
+                operation_id="getLiveness",
+                tag=Tag.SYSTEM,
+                summary="Liveness",
+                description="200 while the process serves requests; no dependency is checked. Needs no API key.",
+                replies=(Reply(200, "The process is alive.", LivenessResponse, examples.LIVENESS),),
+            ),
+            Endpoint(
+                "GET",
+                "/health/ready",
+                self.ready,
+                operation_id="getReadiness",
+                tag=Tag.SYSTEM,
+                summary="Readiness",
+                description="Checks each dependency (the database, the broker); a 503 when one is down. No API key.",
+                replies=(
+                    Reply(200, "Every dependency is usable.", ReadinessResponse, examples.READINESS),
+                    Reply(503, "A dependency is down: `checks` says which.", ReadinessResponse, examples.READINESS),
+                ),
+            ),
+        ]
 
     async def live(self, request: web.Request) -> web.Response:
         return json_body(LivenessResponse(status="ok", version=self.version))

@@ -8,14 +8,19 @@ from aiohttp import web
 from adapters_http.server.bodies import BodyReader
 from adapters_http.server.context import actor
 from adapters_http.server.converter import structure
+from adapters_http.server.endpoints import Endpoint, HeaderParameter, PathParameter, Reply, RequestBody, Tag
+from adapters_http.server.openapi import examples
 from adapters_http.server.params import header_text, parse_query, path_id
 from adapters_http.server.responses import json_body, no_content, page_body
+from adapters_http.server.routes.common import LOCATION, USER_ID, deleted
+from adapters_http.server.schemas.common import PageResponse
 from adapters_http.server.schemas.queries import PageQuery, WorkflowListQuery, WorkflowVersionQuery
 from adapters_http.server.schemas.runs import ExecuteBody, RunResponse
 from adapters_http.server.schemas.workflows import (
     ValidationResponse,
     WorkflowBody,
     WorkflowSummary,
+    WorkflowVersionResponse,
     version_response,
 )
 from wfcore.domain.ids import WorkflowId
@@ -26,6 +31,13 @@ COLLECTION = "/api/v1/workflows"
 ITEM = COLLECTION + "/{workflow_id}"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+WORKFLOW_ID = PathParameter("workflow_id", "The workflow's id.")
+IDEMPOTENCY_KEY = HeaderParameter(
+    IDEMPOTENCY_KEY_HEADER,
+    "Makes the execute safe to repeat: kept at least 24 hours per workflow.",
+    max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+)
+RUN_LOCATION = {"Location": "The path of the run."}
 
 
 def _workflow_id(request: web.Request) -> WorkflowId:
@@ -38,16 +50,145 @@ class WorkflowRoutes:
     execute_workflow: ExecuteWorkflowHandler
     bodies: BodyReader
 
-    def routes(self) -> list[web.RouteDef]:
+    def endpoints(self) -> list[Endpoint]:
+        version = Reply(200, "The version.", WorkflowVersionResponse, examples.WORKFLOW_VERSION)
+        definition = RequestBody(WorkflowBody, "The workflow definition.", examples.WORKFLOW_BODY)
+        run = Reply(202, "The run, accepted: it is pending.", RunResponse, examples.RUN, headers=RUN_LOCATION)
         return [
-            web.post(COLLECTION, self.create),
-            web.get(COLLECTION, self.list),
-            web.post(COLLECTION + "/validate", self.validate),
-            web.get(ITEM, self.get),
-            web.put(ITEM, self.update),
-            web.delete(ITEM, self.delete),
-            web.get(ITEM + "/versions", self.versions),
-            web.post(ITEM + "/execute", self.execute),
+            Endpoint(
+                "POST",
+                COLLECTION,
+                self.create,
+                operation_id="createWorkflow",
+                tag=Tag.WORKFLOWS,
+                summary="Create a workflow",
+                description=(
+                    "Saves version 1 of a new workflow. Every rule is checked first (step ids, dependencies "
+                    "without cycles, expressions, active agents): a 422 lists each broken one."
+                ),
+                body=definition,
+                headers=(USER_ID,),
+                replies=(
+                    Reply(
+                        201, "Version 1, saved.", WorkflowVersionResponse, examples.WORKFLOW_VERSION, headers=LOCATION
+                    ),
+                ),
+                errors=(409,),
+            ),
+            Endpoint(
+                "GET",
+                COLLECTION,
+                self.list,
+                operation_id="listWorkflows",
+                tag=Tag.WORKFLOWS,
+                summary="List workflows",
+                description="The workflows that are not deleted, each with its latest version number.",
+                query=WorkflowListQuery,
+                replies=(
+                    Reply(
+                        200,
+                        "A page of workflows.",
+                        PageResponse[WorkflowSummary],
+                        examples.page_of(examples.WORKFLOW_SUMMARY),
+                    ),
+                ),
+            ),
+            Endpoint(
+                "POST",
+                COLLECTION + "/validate",
+                self.validate,
+                operation_id="validateWorkflow",
+                tag=Tag.WORKFLOWS,
+                summary="Validate a workflow definition",
+                description="Checks a definition as create would, and shows its execution plan. Nothing is stored.",
+                body=definition,
+                replies=(Reply(200, "The definition is valid: its plan.", ValidationResponse, examples.VALIDATION),),
+            ),
+            Endpoint(
+                "GET",
+                ITEM,
+                self.get,
+                operation_id="getWorkflow",
+                tag=Tag.WORKFLOWS,
+                summary="Read a workflow",
+                description="The latest version, or the one `version` names, exactly as saved.",
+                path_parameters=(WORKFLOW_ID,),
+                query=WorkflowVersionQuery,
+                replies=(version,),
+            ),
+            Endpoint(
+                "PUT",
+                ITEM,
+                self.update,
+                operation_id="updateWorkflow",
+                tag=Tag.WORKFLOWS,
+                summary="Save a new version",
+                description="Saves the definition as version N+1; earlier versions never change.",
+                path_parameters=(WORKFLOW_ID,),
+                body=definition,
+                headers=(USER_ID,),
+                replies=(Reply(200, "The new version.", WorkflowVersionResponse, examples.WORKFLOW_VERSION),),
+                errors=(409,),
+            ),
+            Endpoint(
+                "DELETE",
+                ITEM,
+                self.delete,
+                operation_id="deleteWorkflow",
+                tag=Tag.WORKFLOWS,
+                summary="Delete a workflow",
+                description="A soft delete: the workflow disappears from reads; its runs stay readable.",
+                path_parameters=(WORKFLOW_ID,),
+                headers=(USER_ID,),
+                replies=(deleted("workflow"),),
+            ),
+            Endpoint(
+                "GET",
+                ITEM + "/versions",
+                self.versions,
+                operation_id="listWorkflowVersions",
+                tag=Tag.WORKFLOWS,
+                summary="List a workflow's versions",
+                description="Every version, newest first.",
+                path_parameters=(WORKFLOW_ID,),
+                query=PageQuery,
+                replies=(
+                    Reply(
+                        200,
+                        "A page of versions.",
+                        PageResponse[WorkflowVersionResponse],  # type: ignore[valid-type]
+                        examples.page_of(examples.WORKFLOW_VERSION),
+                    ),
+                ),
+            ),
+            Endpoint(
+                "POST",
+                ITEM + "/execute",
+                self.execute,
+                operation_id="executeWorkflow",
+                tag=Tag.WORKFLOWS,
+                summary="Execute a workflow",
+                description=(
+                    "Starts a run of the latest version (or `version`), its input checked against the "
+                    "`input_schema`. The 202 is sent once the run is durable. With an `Idempotency-Key`, a "
+                    "repeat of the same request returns the first run (a 200); the same key with another body "
+                    "is a 422. An inactive workflow is a 409."
+                ),
+                path_parameters=(WORKFLOW_ID,),
+                body=RequestBody(ExecuteBody, "The run's input; no body runs with `{}`.", examples.EXECUTE, False),
+                headers=(IDEMPOTENCY_KEY, USER_ID),
+                replies=(
+                    run,
+                    Reply(
+                        200,
+                        "The run an earlier request with this key started.",
+                        RunResponse,
+                        examples.RUN,
+                        headers=RUN_LOCATION,
+                    ),
+                ),
+                errors=(409,),
+            ),
         ]
 
     async def _save_command(self, request: web.Request) -> SaveWorkflow:

@@ -9,6 +9,16 @@ import attrs
 
 from adapters_http.server.converter import unstructure
 from adapters_http.server.schemas.common import doc
+from adapters_http.server.schemas.rules import (
+    ATTEMPTS_RULES,
+    BACKOFF_RULES,
+    DESCRIPTION_RULES,
+    MULTIPLIER_RULES,
+    NAME_RULES,
+    STATUSES_RULES,
+    STEP_ID_RULES,
+    TIMEOUT_RULES,
+)
 from wfcore.domain.workflows import (
     OnFailure,
     StepDefinition,
@@ -25,11 +35,19 @@ from wfcore.use_cases.workflows import ValidationReport
 class StepRetryBody:
     """A step's override of its agent's retry policy; fields left out keep the agent's values."""
 
-    max_attempts: int | None = attrs.field(default=None, metadata=doc("Tries in all.", minimum=1, maximum=10))
-    initial_backoff_ms: int | None = attrs.field(default=None, metadata=doc("The first backoff ceiling."))
-    max_backoff_ms: int | None = attrs.field(default=None, metadata=doc("The largest backoff ceiling."))
-    backoff_multiplier: float | None = attrs.field(default=None, metadata=doc("Growth of the ceiling."))
-    retry_on_status: list[int] | None = attrs.field(default=None, metadata=doc("Statuses worth another try."))
+    max_attempts: int | None = attrs.field(default=None, metadata=doc("Tries in all.", **ATTEMPTS_RULES))
+    initial_backoff_ms: int | None = attrs.field(
+        default=None, metadata=doc("The first backoff ceiling.", **BACKOFF_RULES)
+    )
+    max_backoff_ms: int | None = attrs.field(
+        default=None, metadata=doc("The largest backoff ceiling.", **BACKOFF_RULES)
+    )
+    backoff_multiplier: float | None = attrs.field(
+        default=None, metadata=doc("Growth of the ceiling.", **MULTIPLIER_RULES)
+    )
+    retry_on_status: list[int] | None = attrs.field(
+        default=None, metadata=doc("Statuses worth another try.", **STATUSES_RULES)
+    )
 
     def to_retry(self) -> StepRetry:
         return StepRetry(
@@ -45,7 +63,7 @@ class StepRetryBody:
 class StepBody:
     """One step: a call to an agent with a templated input."""
 
-    id: str = attrs.field(metadata=doc("Unique in the workflow, at most 64 characters.", pattern=r"^[a-z][a-z0-9_]*$"))
+    id: str = attrs.field(metadata=doc("Unique in the workflow.", **STEP_ID_RULES))
     agent: str = attrs.field(metadata=doc("The name or id of an active agent."))
     input: Any = attrs.field(
         default=None,
@@ -55,9 +73,7 @@ class StepBody:
     )
     depends_on: list[str] = attrs.field(factory=list, metadata=doc("Ids of the steps that must finish first."))
     when: str | None = attrs.field(default=None, metadata=doc("A JMESPath condition; falsy skips the step."))
-    timeout_ms: int | None = attrs.field(
-        default=None, metadata=doc("Overrides the agent's timeout.", minimum=100, maximum=600_000)
-    )
+    timeout_ms: int | None = attrs.field(default=None, metadata=doc("Overrides the agent's timeout.", **TIMEOUT_RULES))
     retry: StepRetryBody | None = attrs.field(default=None, metadata=doc("Overrides the agent's retry policy."))
     on_failure: OnFailure = attrs.field(
         default=OnFailure.FAIL, metadata=doc("fail: the run fails; continue: dependants still run.")
@@ -80,9 +96,11 @@ class StepBody:
 class WorkflowBody:
     """A workflow definition: the body of create, update and validate; stored exactly as sent."""
 
-    name: str = attrs.field(metadata=doc("Unique among workflows, 1-100 characters."))
-    steps: list[StepBody] = attrs.field(metadata=doc("1 to 500 steps forming an acyclic graph."))
-    description: str | None = attrs.field(default=None, metadata=doc("At most 2000 characters."))
+    name: str = attrs.field(metadata=doc("Unique among workflows that are not deleted.", **NAME_RULES))
+    steps: list[StepBody] = attrs.field(
+        metadata=doc("The steps, forming an acyclic graph (500 at most by default).", minItems=1)
+    )
+    description: str | None = attrs.field(default=None, metadata=doc("What the workflow does.", **DESCRIPTION_RULES))
     input_schema: dict[str, Any] | None = attrs.field(
         default=None, metadata=doc("A JSON Schema every run's input must match.")
     )
@@ -112,6 +130,29 @@ class WorkflowMeta:
     created_at: datetime = attrs.field(metadata=doc("When this version was saved."))
     created_by: str = attrs.field(metadata=doc("Who saved this version."))
     updated_at: datetime = attrs.field(metadata=doc("When the workflow last changed."))
+
+
+def _merged(name: str, doc: str, *parts: type[Any]) -> type[Any]:
+    """An attrs class with the fields of `parts` (a later part's field wins), for documents built as merges."""
+    fields = {
+        field.name: attrs.field(default=field.default, metadata=field.metadata, type=field.type)
+        for part in parts
+        for field in attrs.fields(part)
+    }
+    merged = attrs.make_class(name, fields, kw_only=True, frozen=True)
+    merged.__doc__ = doc
+    return merged
+
+
+WorkflowVersionResponse = _merged(
+    "WorkflowVersionResponse",
+    """One version of a workflow: its definition exactly as saved, plus the `WorkflowMeta` fields.
+
+    The schema of what `version_response` builds: the saved document keeps only the fields it was sent with.
+    """,
+    WorkflowBody,
+    WorkflowMeta,
+)
 
 
 def version_response(version: WorkflowVersion, workflow: Workflow | None = None) -> dict[str, Any]:

@@ -1,0 +1,106 @@
+"""`GET /openapi.json`, `GET /docs` (Swagger UI) and `GET /redoc` (ReDoc), every asset served locally.
+
+Swagger UI's files come from the `swagger-ui-bundle` package, ReDoc's bundle is vendored into `assets/`
+by `scripts/vendor_redoc.py`: the pages load nothing from outside the app, so they work offline.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import attrs
+from aiohttp import web
+
+from adapters_http.server.endpoints import HTML, JSON, Endpoint, Handler, Reply, Tag
+from adapters_http.server.openapi import ApiInfo, build_document
+
+ASSETS: Final = Path(__file__).resolve().parent.parent / "assets"
+STATIC = "/docs/static/"
+
+
+@attrs.frozen
+class Asset:
+    """A file a documentation page loads, served at `STATIC + name`."""
+
+    name: str
+    path: Path
+    media_type: str
+    what: str
+
+
+def _assets() -> tuple[Asset, ...]:
+    swagger = Path(str(importlib.import_module("swagger_ui_bundle").swagger_ui_path))
+    return (
+        Asset("swagger-ui-bundle.js", swagger / "swagger-ui-bundle.js", "text/javascript", "Swagger UI's script"),
+        Asset("swagger-ui.css", swagger / "swagger-ui.css", "text/css", "Swagger UI's style sheet"),
+        Asset("favicon-32x32.png", swagger / "favicon-32x32.png", "image/png", "The pages' icon"),
+        Asset("redoc.standalone.js", ASSETS / "redoc" / "redoc.standalone.js", "text/javascript", "ReDoc's script"),
+    )
+
+
+def _file(path: Path, media_type: str) -> Handler:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(path, headers={"Content-Type": media_type, "Cache-Control": "public, max-age=3600"})
+
+    return serve
+
+
+@attrs.define
+class DocsRoutes:
+    """The document and the pages that render it. `publish` builds the document from the whole route table."""
+
+    info: ApiInfo
+    _document: bytes = b"{}"
+
+    def publish(self, endpoints: Sequence[Endpoint]) -> None:
+        """Build the document of `endpoints`, once, when the app is built."""
+        self._document = json.dumps(build_document(endpoints, self.info), ensure_ascii=False).encode()
+
+    def endpoints(self) -> list[Endpoint]:
+        pages = [
+            Endpoint(
+                "GET",
+                "/openapi.json",
+                self.openapi,
+                operation_id="getOpenApiDocument",
+                tag=Tag.SYSTEM,
+                summary="This OpenAPI document",
+                description="The OpenAPI 3.1 document of the API, generated from the schema classes it uses.",
+                replies=(Reply(200, "The document.", dict[str, object], {"openapi": "3.1.0"}),),
+            ),
+            self._page("/docs", "getSwaggerUi", "Swagger UI", "swagger-ui.html"),
+            self._page("/redoc", "getRedoc", "ReDoc", "redoc.html"),
+        ]
+        files = [
+            Endpoint(
+                "GET",
+                STATIC + asset.name,
+                _file(asset.path, asset.media_type),
+                operation_id="getAsset" + "".join(part.title() for part in asset.name.replace("-", ".").split(".")),
+                tag=Tag.SYSTEM,
+                summary=f"{asset.what} ({asset.name})",
+                description="A file the documentation pages load, served locally so that they work offline.",
+                replies=(Reply(200, f"{asset.what}.", str, media_type=asset.media_type),),
+            )
+            for asset in _assets()
+        ]
+        return [*pages, *files]
+
+    def _page(self, path: str, operation_id: str, name: str, file: str) -> Endpoint:
+        return Endpoint(
+            "GET",
+            path,
+            _file(ASSETS / file, HTML + "; charset=utf-8"),
+            operation_id=operation_id,
+            tag=Tag.SYSTEM,
+            summary=f"{name} of this API",
+            description=f"{name} rendering `/openapi.json`, with every file it loads served by the app. No API key.",
+            replies=(Reply(200, "The page.", str, f"<!doctype html><html>... {name} ...</html>", media_type=HTML),),
+        )
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.Response(body=self._document, content_type=JSON)
