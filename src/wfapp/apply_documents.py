@@ -98,6 +98,9 @@ def _failed(path: Path, msg: str, type_: str) -> WorkflowFile:
 def _yaml_error(error: yaml.YAMLError) -> str:
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    if context:
+        problem = f"{context}, {problem}"
     if mark is None:
         return f"is not valid YAML: {problem}"
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
