@@ -205,6 +205,7 @@ async def test_retry_reruns_only_what_did_not_succeed(harness: Harness) -> None:
     assert (finished.status, finished.attempt) == (RunStatus.SUCCEEDED, 2)
     assert call_counts(harness) == {"x": 1, "a": 1, "b": 2, "c": 1}
     assert [call.idempotency_key for call in harness.calls("b")] == [f"{failed.id}:b:1", f"{failed.id}:b:2"]
+    assert [call.request_id for call in harness.calls("b")] == [None, "req-1"], "the retry's correlation id"
 
 
 async def test_retry_from_a_step_reruns_it_and_everything_downstream(harness: Harness) -> None:

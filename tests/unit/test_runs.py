@@ -51,7 +51,7 @@ RUN_COMMANDS: list[RunCommand] = [
     ("succeed", lambda run: run.succeed(output={"ok": 1}, at=LATER), RunStatus.SUCCEEDED),
     ("fail", lambda run: run.fail(error=RunError(code="x", message="boom"), at=LATER), RunStatus.FAILED),
     ("confirm_cancel", lambda run: run.confirm_cancel(at=LATER), RunStatus.CANCELLED),
-    ("redrive", lambda run: run.redrive(), RunStatus.PENDING),
+    ("redrive", lambda run: run.redrive(request_id="req-2"), RunStatus.PENDING),
     *((f"to {status}", lambda run, s=status: run.to(s), status) for status in RunStatus),
 ]
 
@@ -138,20 +138,21 @@ def test_cancelling_a_finished_run_is_an_illegal_transition(finish: str) -> None
 
 
 def test_redrive_increments_the_attempt_and_clears_the_outcome() -> None:
-    failed = new_run().start(at=T0).fail(error=RunError(code="x", message="m", step_id="a"), at=LATER)
+    failed = new_run(request_id="req-1").start(at=T0).fail(error=RunError(code="x", message="m", step_id="a"), at=LATER)
 
-    redriven = failed.redrive()
+    redriven = failed.redrive(request_id="req-2")
 
     assert (redriven.status, redriven.attempt) == (RunStatus.PENDING, 2)
     assert (redriven.error, redriven.output, redriven.finished_at) == (None, None, None)
     assert redriven.started_at == T0
     assert redriven.agent_idempotency_key("a") == "run-1:a:2" != failed.agent_idempotency_key("a")
+    assert (failed.request_id, redriven.request_id) == ("req-1", "req-2")
 
 
 def test_redrive_of_a_cancelled_run_clears_the_cancellation() -> None:
     cancelled = new_run().request_cancel(by="ada", at=T0)
 
-    redriven = cancelled.redrive()
+    redriven = cancelled.redrive(request_id=None)
 
     assert (redriven.cancel_requested_at, redriven.cancelled_at, redriven.cancelled_by) == (None, None, None)
 
@@ -159,11 +160,17 @@ def test_redrive_of_a_cancelled_run_clears_the_cancellation() -> None:
 @pytest.mark.parametrize("status", [RunStatus.PENDING, RunStatus.RUNNING, RunStatus.SUCCEEDED])
 def test_redrive_of_a_run_that_did_not_fail_or_cancel_is_illegal(status: RunStatus) -> None:
     with pytest.raises(IllegalTransition):
-        new_run(status).redrive()
+        new_run(status).redrive(request_id=None)
 
 
 def test_a_second_start_keeps_the_first_start_time() -> None:
-    restarted = new_run().start(at=T0).fail(error=RunError(code="x", message="m"), at=T0).redrive().start(at=LATER)
+    restarted = (
+        new_run()
+        .start(at=T0)
+        .fail(error=RunError(code="x", message="m"), at=T0)
+        .redrive(request_id=None)
+        .start(at=LATER)
+    )
 
     assert restarted.started_at == T0
 

@@ -184,11 +184,15 @@ class Run:
     def confirm_cancel(self, *, at: datetime) -> Run:
         return self.to(RunStatus.CANCELLED, cancelled_at=at, finished_at=at)
 
-    def redrive(self) -> Run:
-        """Back to pending for another attempt; succeeded steps keep their outputs (the caller resets the rest)."""
+    def redrive(self, *, request_id: str | None) -> Run:
+        """Back to pending for another attempt; succeeded steps keep their outputs (the caller resets the rest).
+
+        `request_id` is the retry request's: the agent calls of the new attempt carry it (contract §2).
+        """
         return self.to(
             RunStatus.PENDING,
             attempt=self.attempt + 1,
+            request_id=request_id,
             output=None,
             error=None,
             finished_at=None,

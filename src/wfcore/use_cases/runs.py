@@ -99,7 +99,7 @@ class RunCommands:
                         )
                     ]
                 )
-            run = current.redrive()
+            run = current.redrive(request_id=cmd.actor.request_id)
             rerun = downstream(dependencies, cmd.from_step) if cmd.from_step else set()
             steps = [
                 step.reset()
