@@ -5,19 +5,21 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import attrs
 import pytest
 
 from adapters_memory.agents import AgentFailure
 from unit.agents_in_process import Flaky, Gate
-from unit.definitions import step
+from unit.definitions import definition, step
 from unit.harness import ADA, Harness
 from wfcore.domain.agents import AgentStatus, RetryPolicy
 from wfcore.domain.events import EventType
 from wfcore.domain.runs import RunError, RunStatus, StepStatus
-from wfcore.domain.workflows import OnFailure, StepRetry
+from wfcore.domain.workflows import DefinitionLimits, OnFailure, StepRetry
 from wfcore.ports.agents import AgentCall
 from wfcore.use_cases.agents import UpdateAgent
 from wfcore.use_cases.execution import ExecuteWorkflow
+from wfcore.use_cases.workflows import SaveWorkflow
 
 
 def upper(call: AgentCall) -> dict[str, str]:
@@ -333,6 +335,17 @@ async def test_an_output_template_that_fails_fails_the_run(harness: Harness) -> 
     assert finished.error is not None
     assert finished.error.code == "output_error"
     assert (await harness.steps(finished.id))["a"].status is StepStatus.SUCCEEDED
+
+
+async def test_a_version_saved_under_a_higher_step_cap_still_runs(harness: Harness) -> None:
+    await harness.agent("echo")
+    catalog = attrs.evolve(harness.catalog, limits=DefinitionLimits(max_steps=600))
+    saved = await catalog.create(SaveWorkflow(definition(*(step(f"s{index}") for index in range(501))), {}))
+
+    finished = await harness.run_to_end(saved.workflow_id)
+
+    assert finished.status is RunStatus.SUCCEEDED
+    assert len(harness.invoker.calls) == 501
 
 
 async def test_a_finished_run_is_not_executed_again(harness: Harness) -> None:

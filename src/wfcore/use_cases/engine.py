@@ -22,7 +22,7 @@ from wfcore.domain.errors import LeaseLost, NotFound
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunError, RunStatus, StepExecution, StepStatus
-from wfcore.domain.workflows import CompiledWorkflow, compile_definition
+from wfcore.domain.workflows import CompiledWorkflow, DefinitionLimits, compile_definition
 from wfcore.ports.agents import AgentInvoker
 from wfcore.use_cases.common import Services
 from wfcore.use_cases.step_runner import StepRunner, step_context
@@ -92,7 +92,9 @@ class RunEngine:
         if key not in self._compiled:
             async with self.services.uow() as uow:
                 stored = await uow.workflows.get_version(workflow_id, version)
-            self._compiled[key] = compile_definition(stored.definition)
+            # The step cap was applied when this version was saved; a cap set differently since must not stop its runs.
+            limits = DefinitionLimits(max_steps=len(stored.definition.steps))
+            self._compiled[key] = compile_definition(stored.definition, limits)
         return self._compiled[key]
 
 
