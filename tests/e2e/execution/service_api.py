@@ -8,14 +8,15 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, ClientSession
 from aiohttp.test_utils import TestClient
 
 from adapters_http.demo_agent import RecordedCall
 from fixtures.agents import DemoAgent
 
 T = TypeVar("T")
-Client = TestClient[Any, Any]
+# The in-process test server's client, or a session on a `wf serve` process (both take paths).
+Client = TestClient[Any, Any] | ClientSession
 Json = dict[str, Any]
 
 RUNS = "/api/v1/runs"
