@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 from aiohttp import web
@@ -14,6 +14,9 @@ from wfcore.domain.errors import ErrorDetail, InvalidInput
 from wfcore.domain.values import json_depth, unstorable_text
 
 T = TypeVar("T")
+
+ABSENT: Final = object()
+"""What `BodyReader.read_json` returns for an optional body that was not sent."""
 
 
 class MalformedBody(Exception):
@@ -42,16 +45,19 @@ class BodyReader:
     max_depth: int
 
     async def read(self, request: web.Request, cl: type[T], *, optional: bool = False) -> T:
-        """The body as an instance of the schema class `cl`. With `optional`, no body reads as `{}`."""
+        """The body as an instance of the schema class `cl`. With `optional`, no body reads as `{}`.
+
+        A JSON `null` is a body, not the absence of one: it is a 422 like any other non-object.
+        """
         document = await self.read_json(request, optional=optional)
-        return structure({} if document is None else document, cl)
+        return structure({} if document is ABSENT else document, cl)
 
     async def read_json(self, request: web.Request, *, optional: bool = False) -> Any:
-        """The parsed JSON body, or None when there is none and that is allowed."""
+        """The parsed JSON body, or `ABSENT` when there is none and that is allowed."""
         raw = await request.read()
         if not raw:
             if optional:
-                return None
+                return ABSENT
             raise InvalidInput(errors=[ErrorDetail(loc=(), msg="a JSON body is required", type="missing")])
         if request.content_type != "application/json" and not request.content_type.endswith("+json"):
             raise UnsupportedMediaType(f"the body must be application/json, not {request.content_type}")

@@ -34,11 +34,16 @@ class Tag:
 
 @attrs.frozen
 class PathParameter:
-    """A `{name}` segment of a path. `uuid`: an entity id, where a malformed one is a 404 like an unknown one."""
+    """A `{name}` segment of a path. `uuid`: an entity id, where a malformed one is a 404 like an unknown one.
+
+    `sources` name the response schemas that carry a value for it, and in which field: the document
+    links each response of those schemas to the operations that take this parameter.
+    """
 
     name: str
     description: str
     uuid: bool = True
+    sources: tuple[tuple[type[Any], str], ...] = ()
 
 
 @attrs.frozen

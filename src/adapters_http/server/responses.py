@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -10,7 +9,7 @@ from aiohttp import web
 
 from adapters_http.server.converter import unstructure
 from adapters_http.server.schemas.common import PageResponse
-from adapters_http.server.schemas.runs import EventResponse
+from adapters_http.server.schemas.runs import ServerSentEvent
 from wfcore.ports.persistence import Page
 
 E = TypeVar("E")
@@ -34,6 +33,6 @@ def no_content() -> web.Response:
     return web.Response(status=204)
 
 
-def sse_frame(event: EventResponse) -> str:
-    """One server-sent event: the log position as its `id`, the event type as its name, the entry as data."""
-    return f"id: {event.seq}\nevent: {event.type.value}\ndata: {json.dumps(unstructure(event))}\n\n"
+def sse_frame(event: ServerSentEvent) -> str:
+    """One server-sent event, its fields in the wire format."""
+    return f"id: {event.id}\nevent: {event.event.value}\ndata: {event.data}\n\n"

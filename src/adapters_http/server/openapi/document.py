@@ -59,7 +59,12 @@ def build_document(endpoints: Sequence[Endpoint], info: ApiInfo) -> dict[str, An
     registry.schema_of(ProblemDetails)
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(registry, endpoint, info)
+        operation = _operation(registry, endpoint, info)
+        for reply in endpoint.replies:
+            links = _links(endpoint, reply, endpoints)
+            if links:
+                operation["responses"][str(reply.status)]["links"] = links
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation
     components: dict[str, Any] = {
         "schemas": dict(sorted(registry.components.items())),
         "responses": error_responses({"$ref": "#/components/headers/RequestId"}),
@@ -181,3 +186,19 @@ def _reply(registry: SchemaRegistry, reply: Reply) -> dict[str, Any]:
     if reply.schema is not None:
         response["content"] = _content(registry, reply.media_type, reply.schema, reply.example)
     return response
+
+
+def _links(source: Endpoint, reply: Reply, endpoints: Sequence[Endpoint]) -> dict[str, Any]:
+    """Links from `reply` to each other operation whose path parameters its body supplies."""
+    links: dict[str, Any] = {}
+    for target in endpoints:
+        if target is source or not target.path_parameters:
+            continue
+        values = {}
+        for parameter in target.path_parameters:
+            field = next((name for schema, name in parameter.sources if schema is reply.schema), None)
+            if field is not None:
+                values[parameter.name] = f"$response.body#/{field}"
+        if len(values) == len(target.path_parameters):
+            links[target.operation_id] = {"operationId": target.operation_id, "parameters": values}
+    return links

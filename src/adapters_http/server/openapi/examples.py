@@ -21,6 +21,7 @@ from adapters_http.server.schemas.runs import (
     ExecuteBody,
     RetryBody,
     RunResponse,
+    ServerSentEvent,
     StepResponse,
 )
 from adapters_http.server.schemas.system import LivenessResponse, ReadinessResponse, ReadinessResult
@@ -188,4 +189,4 @@ def page_of(item: T) -> PageResponse[T]:
 
 def event_stream(*events: EventResponse) -> str:
     """Events as the SSE stream writes them."""
-    return "".join(sse_frame(event) for event in events)
+    return "".join(sse_frame(ServerSentEvent.from_entry(event)) for event in events)

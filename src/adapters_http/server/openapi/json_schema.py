@@ -32,7 +32,10 @@ _PRIMITIVES: Mapping[Any, JsonSchema] = {
 SHAPES = "shapes"
 """A `doc()` keyword: the schema classes a free-form JSON field may take, published as its `anyOf`."""
 
-_NOT_JSON_SCHEMA = frozenset({SHAPES, "example"})
+CONTENT_SCHEMA = "content_schema"
+"""A `doc()` keyword: the schema class of the JSON a string field holds, published as its `contentSchema`."""
+
+_NOT_JSON_SCHEMA = frozenset({SHAPES, CONTENT_SCHEMA, "example"})
 
 _FACTORY: type[Any] = type(attrs.Factory(list))
 
@@ -138,6 +141,8 @@ class SchemaRegistry:
         if shapes:
             schema = self._with_shapes(schema, shapes)
         schema.update({key: value for key, value in metadata.items() if key not in _NOT_JSON_SCHEMA})
+        if CONTENT_SCHEMA in metadata:
+            schema["contentSchema"] = self.schema_of(metadata[CONTENT_SCHEMA])
         if "example" in metadata:
             schema["examples"] = [metadata["example"]]
         default = _default_of(field)

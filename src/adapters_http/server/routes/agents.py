@@ -20,7 +20,7 @@ from wfcore.use_cases.agents import AgentRegistry
 
 COLLECTION = "/api/v1/agents"
 ITEM = COLLECTION + "/{agent_id}"
-AGENT_ID = PathParameter("agent_id", "The agent's id.")
+AGENT_ID = PathParameter("agent_id", "The agent's id.", sources=((AgentResponse, "id"),))
 
 
 def _agent_id(request: web.Request) -> AgentId:

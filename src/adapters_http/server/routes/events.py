@@ -12,7 +12,7 @@ from adapters_http.server.endpoints import EVENT_STREAM, Endpoint, HeaderParamet
 from adapters_http.server.openapi import examples
 from adapters_http.server.responses import sse_frame
 from adapters_http.server.routes.runs import ITEM, RUN_ID, run_id_of
-from adapters_http.server.schemas.runs import EventResponse
+from adapters_http.server.schemas.runs import EventResponse, ServerSentEvent
 from wfcore.domain.events import RunEvent
 from wfcore.use_cases.runs import RunQueries
 
@@ -24,7 +24,7 @@ LAST_EVENT_ID = HeaderParameter(
 
 
 def _sse(event: RunEvent) -> bytes:
-    return sse_frame(EventResponse.from_event(event)).encode()
+    return sse_frame(ServerSentEvent.from_entry(EventResponse.from_event(event))).encode()
 
 
 def _resume_after(request: web.Request) -> int:
@@ -60,8 +60,8 @@ class RunEventStream:
                 replies=(
                     Reply(
                         200,
-                        "The event stream.",
-                        str,
+                        "The event stream; the schema is that of each event.",
+                        ServerSentEvent,
                         examples.event_stream(examples.EVENT),
                         media_type=EVENT_STREAM,
                     ),

@@ -24,7 +24,7 @@ from wfcore.use_cases.runs import CancelRun, RunCommands, RunQueries
 
 COLLECTION = "/api/v1/runs"
 ITEM = COLLECTION + "/{run_id}"
-RUN_ID = PathParameter("run_id", "The run's id.")
+RUN_ID = PathParameter("run_id", "The run's id.", sources=((RunResponse, "id"),))
 
 E = TypeVar("E")
 

@@ -31,7 +31,9 @@ COLLECTION = "/api/v1/workflows"
 ITEM = COLLECTION + "/{workflow_id}"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
-WORKFLOW_ID = PathParameter("workflow_id", "The workflow's id.")
+WORKFLOW_ID = PathParameter(
+    "workflow_id", "The workflow's id.", sources=((WorkflowVersionResponse, "id"), (RunResponse, "workflow_id"))
+)
 IDEMPOTENCY_KEY = HeaderParameter(
     IDEMPOTENCY_KEY_HEADER,
     "Makes the execute safe to repeat: kept at least 24 hours per workflow.",

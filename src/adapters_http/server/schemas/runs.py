@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 import attrs
 
+from adapters_http.server.converter import unstructure
 from adapters_http.server.schemas.common import doc
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId, WorkflowId
@@ -176,3 +178,18 @@ class EventResponse:
     @classmethod
     def from_event(cls, event: RunEvent) -> EventResponse:
         return cls(seq=event.seq, type=event.type, at=event.at, step_id=event.step_id, data=event.data)
+
+
+@attrs.frozen
+class ServerSentEvent:
+    """One event of a run's `text/event-stream`, field by field as it is written."""
+
+    id: str = attrs.field(metadata=doc("The event's `seq`: send it back as `Last-Event-ID` to resume after it."))
+    event: EventType = attrs.field(metadata=doc("What happened."))
+    data: str = attrs.field(
+        metadata=doc("The log entry as JSON.", contentMediaType="application/json", content_schema=EventResponse)
+    )
+
+    @classmethod
+    def from_entry(cls, entry: EventResponse) -> ServerSentEvent:
+        return cls(id=str(entry.seq), event=entry.type, data=json.dumps(unstructure(entry)))
