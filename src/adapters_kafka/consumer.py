@@ -1,0 +1,249 @@
+"""The worker loop: runs from the runs topic, offered to the worker, committed only once claimed.
+
+Two tasks share the work. The poll task keeps the consumer alive: it fetches records into a small
+buffer, pauses every partition while the buffer or the worker is full (so heartbeats and the poll
+interval are never starved by a busy worker) and resumes them when there is room. The feed task
+takes the buffered records in order and calls `offer(run_id)`, which returns once the run is
+claimed in the database (or found finished, or held by someone else); only then does the record's
+offset count as done, and done offsets are committed in order per partition. Agent calls never run
+in either task: `offer` starts the run in a task of its own.
+
+A rebalance loses nothing and doubles nothing: the claim is in the database, so a record
+redelivered to another worker finds its run held or finished. On revoke, the offsets of what was
+claimed are committed and the records not yet offered are dropped (their new owner reads them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeAlias
+
+import attrs
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from adapters_kafka.backoff import Backoff
+from adapters_kafka.clients import create_group_consumer
+from adapters_kafka.codec import decode
+from adapters_kafka.settings import KafkaSettings
+from wfcore.domain.ids import RunId
+from wfcore.ports.dispatch import DispatchKind
+
+log = logging.getLogger(__name__)
+
+PAUSED_POLL_MS = 50
+IDLE_POLL_MS = 500
+COMMIT_EVERY = 100
+
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+
+
+class RunTaker(Protocol):
+    """What the loop feeds: `wfcore.use_cases.worker.Worker` is one."""
+
+    concurrency: int
+
+    @property
+    def in_flight(self) -> int: ...
+
+    async def offer(self, run_id: RunId) -> bool:
+        """Return once the run is claimed here (True) or found finished or held elsewhere (False)."""
+
+
+@attrs.define
+class _Offsets:
+    """Per partition: the next offset to commit (everything before it was claimed) and what was committed."""
+
+    done: dict[TopicPartition, int] = attrs.Factory(dict)
+    committed: dict[TopicPartition, int] = attrs.Factory(dict)
+
+    def advance(self, record: Record) -> None:
+        self.done[TopicPartition(record.topic, record.partition)] = record.offset + 1
+
+    def uncommitted(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        return {
+            tp: self.done[tp] for tp in partitions if tp in self.done and self.done[tp] > self.committed.get(tp, -1)
+        }
+
+    def forget(self, partitions: Iterable[TopicPartition]) -> None:
+        for tp in partitions:
+            self.done.pop(tp, None)
+            self.committed.pop(tp, None)
+
+
+class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Feeds runs from the runs topic to a `RunTaker`, as a member of the workers' consumer group."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        taker: RunTaker,
+        *,
+        consumer_factory: Callable[..., AIOKafkaConsumer] = create_group_consumer,
+        buffer_limit: int | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._settings = settings
+        self._taker = taker
+        self._consumer_factory = consumer_factory
+        self._buffer_limit = buffer_limit or max(1, taker.concurrency)
+        self._backoff = backoff or Backoff(initial=0.05, cap=2.0)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._buffer: deque[Record] = deque()
+        self._offsets = _Offsets()
+        self._buffered = asyncio.Event()
+        self._stopping = False
+        self._epoch = 0
+        self._since_commit = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self.claimed = 0
+        """Records whose run this worker claimed (for tests and metrics)."""
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("the run consumer is not started")
+        return self._consumer
+
+    async def start(self) -> None:
+        """Join the group and start polling and feeding; raises when the broker cannot be reached."""
+        consumer = self._consumer_factory(self._settings)
+        consumer.subscribe([self._settings.runs_topic], listener=self)
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
+        self._consumer = consumer
+        self._tasks = [
+            asyncio.create_task(self._poll(), name="wf-runs-poll"),
+            asyncio.create_task(self._feed(), name="wf-runs-feed"),
+        ]
+
+    async def stop(self, offer_seconds: float = 5.0) -> None:
+        """Stop taking runs: finish the offer under way (up to `offer_seconds`), commit, leave the group."""
+        self._stopping = True
+        self._buffered.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=offer_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._tasks = []
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._commit()
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+            self._consumer = None
+
+    # The poll task
+
+    async def _poll(self) -> None:
+        consumer = self.consumer
+        while not self._stopping:
+            room = self._buffer_limit - len(self._buffer)
+            full = room <= 0 or self._taker.in_flight >= self._taker.concurrency
+            self._pace(consumer, paused=full)
+            try:
+                batches = await consumer.getmany(
+                    timeout_ms=PAUSED_POLL_MS if full else IDLE_POLL_MS, max_records=max(room, 1)
+                )
+            except KafkaError as error:
+                log.warning("fetching runs failed (%s); polling again", error)
+                await asyncio.sleep(self._backoff.next_delay())
+                continue
+            for records in batches.values():
+                self._buffer.extend(records)
+            if self._buffer:
+                self._buffered.set()
+
+    def _pace(self, consumer: AIOKafkaConsumer, *, paused: bool) -> None:
+        assigned = consumer.assignment()
+        if paused:
+            consumer.pause(*(assigned - consumer.paused()))
+        elif consumer.paused():
+            consumer.resume(*consumer.paused())
+
+    # The feed task
+
+    async def _feed(self) -> None:
+        while not self._stopping:
+            if not self._buffer:
+                await self._commit_quietly()
+                self._buffered.clear()
+                await self._buffered.wait()
+                continue
+            record = self._buffer.popleft()
+            epoch = self._epoch
+            if await self._take(record) and epoch == self._epoch:
+                self._offsets.advance(record)
+                self._since_commit += 1
+                if not self._buffer or self._since_commit >= COMMIT_EVERY:
+                    await self._commit_quietly()
+
+    async def _take(self, record: Record) -> bool:
+        """Offer the record's run until the offer is answered; False when stopping or the record was revoked."""
+        where = f"({record.topic}[{record.partition}]@{record.offset})"
+        message = decode(record.value, record.headers, where=where)
+        if message is None:
+            return True
+        if message.kind is not DispatchKind.START:
+            log.warning("skipping a %s message on the runs topic %s", message.kind.value, where)
+            return True
+        epoch = self._epoch
+        while not self._stopping and epoch == self._epoch:
+            try:
+                claimed = await self._taker.offer(message.run_id)
+            except Exception as error:
+                delay = self._backoff.next_delay()
+                log.warning("could not take run %s (%s); trying again in %.2f s", message.run_id, error, delay)
+                await asyncio.sleep(delay)
+                continue
+            self._backoff.reset()
+            if claimed:
+                self.claimed += 1
+                log.debug("claimed run %s %s request %s", message.run_id, where, message.request_id or "-")
+            return True
+        return False
+
+    async def _commit_quietly(self) -> None:
+        try:
+            await self._commit()
+        except KafkaError as error:
+            # The offsets stay due; a redelivered record finds its run claimed, so this only costs a lookup.
+            log.info("committing consumed offsets failed (%s); they are committed later", error)
+
+    async def _commit(self, partitions: Iterable[TopicPartition] | None = None) -> None:
+        consumer = self.consumer
+        due = self._offsets.uncommitted(consumer.assignment() if partitions is None else partitions)
+        if not due:
+            return
+        self._since_commit = 0
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in due.items()})
+        self._offsets.committed.update(due)
+
+    # The rebalance listener
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        """Commit what was claimed on the revoked partitions; drop their records not yet offered."""
+        revoked = set(revoked)
+        self._epoch += 1
+        self._buffer = deque(record for record in self._buffer if _partition(record) not in revoked)
+        try:
+            await self._commit(revoked)
+        except KafkaError as error:
+            log.info("could not commit before the rebalance (%s); the next owner re-reads those runs", error)
+        self._offsets.forget(revoked)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        log.info("taking runs from %d partitions of %s", len(assigned), self._settings.runs_topic)
+
+
+def _partition(record: Record) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
