@@ -103,8 +103,9 @@ async def test_reads_of_unknown_workflows_and_versions_are_not_found(harness: Ha
     await harness.agent("echo")
     saved = await harness.workflow(step("a"))
 
-    with pytest.raises(NotFound):
-        await harness.catalog.get(saved.workflow_id, 2)
+    for missing in (0, 2):
+        with pytest.raises(NotFound):
+            await harness.catalog.get(saved.workflow_id, missing)
     with pytest.raises(NotFound):
         await harness.catalog.update(WorkflowId(harness.services.ids.new_id()), SaveWorkflow(definition(step("a")), {}))
 
