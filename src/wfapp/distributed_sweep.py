@@ -1,0 +1,67 @@
+"""The distributed mode's sweep: the safety net under the broker.
+
+Every worker looks, now and then, for runs nobody executes: running runs whose lease expired or was
+released (their worker died or stopped), and pending runs old enough that their message must have
+been lost (a broker that came back empty, a dispatch lost before the relay sent it). A fresh pending
+run is left to the broker, whose message is on its way: taking it here would only race the consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+import attrs
+
+from wfcore.domain.runs import Run, RunStatus
+from wfcore.use_cases.common import Services
+from wfcore.use_cases.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+@attrs.define
+class Sweep:
+    """Offers the worker the runs waiting for one, as `Worker.sweep_once` does, minus fresh pending runs."""
+
+    worker: Worker
+    services: Services
+    interval: float = 2.0
+    pending_after: float = 30.0
+
+    async def sweep_once(self) -> int:
+        """Offer every run due; returns how many this worker took."""
+        free = self.worker.concurrency - self.worker.in_flight
+        if free <= 0:
+            return 0
+        now = self.services.clock.now()
+        async with self.services.uow() as uow:
+            waiting = await uow.runs.claimable(now=now, limit=self.worker.concurrency * 4)
+            runs = [await uow.runs.get(run_id) for run_id in waiting]
+        cutoff = now - timedelta(seconds=self.pending_after)
+        taken = 0
+        for run in runs:
+            if self.worker.in_flight >= self.worker.concurrency:
+                break
+            if is_due(run, cutoff):
+                taken += await self.worker.offer(run.id)
+        return taken
+
+    async def sweep_forever(self) -> None:
+        """Sweep every `interval` seconds until cancelled."""
+        while True:
+            try:
+                taken = await self.sweep_once()
+                if taken:
+                    log.info("took over %d runs that no worker was executing", taken)
+            except Exception:
+                log.exception("the sweep for waiting runs failed; trying again in %.1f s", self.interval)
+            await asyncio.sleep(self.interval)
+
+
+def is_due(run: Run, cutoff: datetime) -> bool:
+    """Whether the sweep takes `run` (one `claimable` returned): anything but a never-claimed pending run newer
+    than `cutoff`."""
+    never_claimed = run.lease is None or run.lease.token == 0
+    return not (run.status is RunStatus.PENDING and never_claimed and run.created_at > cutoff)
