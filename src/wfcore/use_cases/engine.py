@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from wfcore.domain.agents import Agent
-from wfcore.domain.errors import LeaseLost, NotFound
+from wfcore.domain.errors import InvalidDefinition, LeaseLost, NotFound
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunError, RunStatus, StepExecution, StepStatus
@@ -130,10 +130,16 @@ class RunExecution:
             self.engine.forget(self.run.id)
 
     async def _drive(self) -> Run:
-        workflow = await self.engine.compiled(self.run.workflow_id, self.run.workflow_version)
-        self.workflow = workflow
         async with self.services.uow() as uow:
             self.steps = {step.step_id: step for step in await uow.runs.steps(self.run.id)}
+        try:
+            workflow = await self.engine.compiled(self.run.workflow_id, self.run.workflow_version)
+        except InvalidDefinition as invalid:
+            # A version saved before a stricter rule existed: fail the run rather than retry it forever.
+            await self.write(functools.partial(self._fail_unrunnable, invalid))
+            return self.run
+        self.workflow = workflow
+        async with self.services.uow() as uow:
             for step_id, step in workflow.steps.items():
                 try:
                     self.agents[step_id] = await resolve_agent(uow.agents, step.definition.agent)
@@ -198,6 +204,19 @@ class RunExecution:
         for step in steps:
             self.steps[step.step_id] = step
         self._launch_started()
+
+    def _fail_unrunnable(self, invalid: InvalidDefinition, run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+        now = self.services.clock.now()
+        problems = "; ".join(f"{'.'.join(map(str, error.loc))}: {error.msg}" for error in invalid.errors[:5])
+        error = RunError(code="invalid_definition", message=f"the workflow version cannot run: {problems}")
+        started = run.start(at=now) if run.status is RunStatus.PENDING else run
+        cancelled = [
+            step.to(StepStatus.CANCELLED, finished_at=now)
+            for step in self.steps.values()
+            if not step.status.is_finished
+        ]
+        event = RunEvent(run_id=run.id, type=EventType.RUN_FAILED, at=now, data={"code": error.code})
+        return started.fail(error=error, at=now), cancelled, [event]
 
     def _begin(self, run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
         now = self.services.clock.now()
