@@ -75,13 +75,13 @@ def answering(status: int, text: str) -> Behaviour:
     return behave
 
 
-def failing_in_first_run_attempt(status: int) -> Behaviour:
-    """Answer `status` to calls of the run's first attempt (Idempotency-Key `…:1`), echo in later ones."""
+def failing_in_first_run_attempt(status: int, later: Behaviour = echo) -> Behaviour:
+    """Answer `status` to calls of the run's first attempt (Idempotency-Key `…:1`), behave as `later` after."""
 
     async def behave(exchange: Exchange) -> web.StreamResponse:
         if (exchange.idempotency_key or "").endswith(":1"):
             return web.json_response({"error": "failing in run attempt 1"}, status=status)
-        return await echo(exchange)
+        return await later(exchange)
 
     return behave
 
