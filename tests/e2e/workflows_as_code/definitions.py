@@ -18,7 +18,7 @@ from unit.graphs import closure, dags
 AGENTS = ("echo", "writer")
 # Text a client may store anywhere: any character but NUL (refused by PostgreSQL, so by both backends)
 # and braces, which would make a template of it.
-TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00{}"), max_size=12)
+TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00{}"), max_size=12)
 JSON_SCALARS = (
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False) | TEXT
 )
@@ -39,9 +39,11 @@ def valid_documents(draw: st.DrawFn) -> dict[str, Any]:
         step: dict[str, Any] = {"id": step_id, "agent": draw(st.sampled_from(AGENTS))}
         if draw(st.booleans()):
             step["input"] = {**draw(step_inputs(ancestors)), "data": draw(JSON_VALUES)}
-        if deps or draw(st.booleans()):
+        explicit_empty: bool = draw(st.booleans())
+        if deps or explicit_empty:
             step["depends_on"] = list(deps)
-        if ancestors and draw(st.booleans()):
+        with_when: bool = draw(st.booleans())
+        if ancestors and with_when:
             step["when"] = f"steps.{draw(st.sampled_from(ancestors))}.status == 'succeeded'"
         if draw(st.booleans()):
             step["timeout_ms"] = draw(st.integers(100, 600_000))
@@ -118,7 +120,7 @@ def broken_documents(draw: st.DrawFn) -> Broken:
     index = draw(st.integers(0, len(document["steps"]) - 1))
     loc = tuple(index if part == "{i}" else part for part in field)
     *parents, last = loc
-    target = document
+    target: Any = document
     for part in parents:
         target = target[part]
     target[last] = draw(st.sampled_from(WRONG_VALUES[field]))
