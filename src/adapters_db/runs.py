@@ -25,17 +25,48 @@ from wfcore.ports.persistence import Page, RunQuery
 
 _SORTS = {"created_at": runs.c.created_at, "started_at": runs.c.started_at, "finished_at": runs.c.finished_at}
 _UNFINISHED = runs.c.status.in_([RunStatus.PENDING.value, RunStatus.RUNNING.value])
+_NOW = sa.bindparam("now", type_=runs.c.lease_expires_at.type)
+# Released, expired, or never taken: the rule of `Lease.is_free`.
+_LEASE_FREE = sa.or_(runs.c.lease_owner.is_(None), runs.c.lease_expires_at.is_(None), runs.c.lease_expires_at <= _NOW)
+_THIS_RUN = runs.c.id == sa.bindparam("key_id")
+_HELD_WITH = runs.c.lease_token == sa.bindparam("key_token")
 
-_UPDATE_STEP = (
-    sa.update(step_executions)
-    .where(step_executions.c.run_id == sa.bindparam("key_run_id"))
-    .where(step_executions.c.step_id == sa.bindparam("key_step_id"))
+# The hot-path statements are built once: SQLAlchemy then reuses their compiled form and cache key.
+# Parameters named after columns fill an UPDATE's SET clause; the `key_` ones its WHERE clause.
+_INSERT_RUN = sa.insert(runs)
+_INSERT_STEPS = sa.insert(step_executions)
+_INSERT_EVENTS = sa.insert(run_events)
+_SELECT_RUN = sa.select(runs).where(_THIS_RUN)
+_SELECT_RUN_FOR_UPDATE = _SELECT_RUN.with_for_update()  # SQLite ignores it: its single writer isolates already
+_UPDATE_RUN = sa.update(runs).where(_THIS_RUN)
+_UPDATE_RUN_FENCED = _UPDATE_RUN.where(_HELD_WITH)
+_UPDATE_STEP = sa.update(step_executions).where(
+    step_executions.c.run_id == sa.bindparam("key_run_id"), step_executions.c.step_id == sa.bindparam("key_step_id")
 )
-
-
-def _lease_free(now: datetime) -> sa.ColumnElement[bool]:
-    """Released, expired, or never taken (the same rule as `Lease.is_free`)."""
-    return sa.or_(runs.c.lease_owner.is_(None), runs.c.lease_expires_at.is_(None), runs.c.lease_expires_at <= now)
+_SELECT_STEPS = (
+    sa.select(step_executions)
+    .where(step_executions.c.run_id == sa.bindparam("key_run_id"))
+    .order_by(step_executions.c.position)
+)
+_SELECT_EVENTS = (
+    sa.select(run_events)
+    .where(run_events.c.run_id == sa.bindparam("key_run_id"), run_events.c.seq > sa.bindparam("after_seq"))
+    .order_by(run_events.c.seq)
+)
+_CLAIM = (
+    sa.update(runs)
+    .where(_THIS_RUN, _UNFINISHED, _LEASE_FREE)
+    .values(lease_token=sa.func.coalesce(runs.c.lease_token, 0) + 1)
+    .returning(*runs.c)
+)
+_RENEW = sa.update(runs).where(_THIS_RUN, _HELD_WITH, runs.c.lease_owner.is_not(None))
+_RELEASE = sa.update(runs).where(_THIS_RUN, _HELD_WITH).values(lease_owner=None, lease_expires_at=None)
+_CLAIMABLE = (
+    sa.select(runs.c.id)
+    .where(_UNFINISHED, sa.or_(runs.c.status == RunStatus.PENDING.value, _LEASE_FREE))
+    .order_by(runs.c.created_at, runs.c.id)
+    .limit(sa.bindparam("limit"))
+)
 
 
 class SqlRunRepository:
@@ -48,20 +79,17 @@ class SqlRunRepository:
             if run.idempotency_key is not None
             else Conflict(f"run {run.id} exists already")
         )
-        await self._tx.execute_unique(sa.insert(runs).values(mappers.run_row(run)), duplicate)
+        await self._tx.execute_unique(_INSERT_RUN, duplicate, mappers.run_row(run))
         if steps:
             rows = [
                 {"run_id": step.run_id, "step_id": step.step_id, "position": position, **mappers.step_row(step)}
                 for position, step in enumerate(steps)
             ]
-            await self._tx.execute(sa.insert(step_executions), rows)
+            await self._tx.execute(_INSERT_STEPS, rows)
 
     async def get(self, run_id: RunId, *, for_update: bool = False) -> Run:
-        query = sa.select(runs).where(runs.c.id == run_id)
-        if for_update:
-            # SQLite has no row locks and ignores this: its single serialised writer already isolates.
-            query = query.with_for_update()
-        row = (await self._tx.execute(query)).mappings().one_or_none()
+        query = _SELECT_RUN_FOR_UPDATE if for_update else _SELECT_RUN
+        row = (await self._tx.execute(query, {"key_id": run_id})).mappings().one_or_none()
         if row is None:
             raise NotFound(entity="run", entity_id=run_id)
         return mappers.run_from_row(row)
@@ -73,10 +101,12 @@ class SqlRunRepository:
 
     async def update(self, run: Run, steps: Sequence[StepExecution] = ()) -> None:
         """Write the run and `steps` (which `add` created); with `run.lease`, only under that lease."""
-        statement = sa.update(runs).where(runs.c.id == run.id).values(mappers.run_row(run))
-        if run.lease is not None:
-            statement = statement.where(runs.c.lease_token == run.lease.token)
-        if (await self._tx.execute(statement)).rowcount == 0:
+        values = {"key_id": run.id, **mappers.run_row(run)}
+        if run.lease is None:
+            result = await self._tx.execute(_UPDATE_RUN, values)
+        else:
+            result = await self._tx.execute(_UPDATE_RUN_FENCED, {"key_token": run.lease.token, **values})
+        if result.rowcount == 0:
             await self.get(run.id)  # NotFound when there is no such run
             if run.lease is not None:
                 raise LeaseLost(run_id=run.id, token=run.lease.token)
@@ -85,22 +115,16 @@ class SqlRunRepository:
             await self._tx.execute(_UPDATE_STEP, keyed)
 
     async def steps(self, run_id: RunId) -> builtins.list[StepExecution]:
-        query = (
-            sa.select(step_executions).where(step_executions.c.run_id == run_id).order_by(step_executions.c.position)
-        )
-        return [mappers.step_from_row(row) for row in (await self._tx.execute(query)).mappings()]
+        rows = (await self._tx.execute(_SELECT_STEPS, {"key_run_id": run_id})).mappings()
+        return [mappers.step_from_row(row) for row in rows]
 
     async def append_events(self, events: Sequence[RunEvent]) -> None:
         if events:
-            await self._tx.execute(sa.insert(run_events), [mappers.event_row(event) for event in events])
+            await self._tx.execute(_INSERT_EVENTS, [mappers.event_row(event) for event in events])
 
     async def events(self, run_id: RunId, *, after_seq: int = 0) -> builtins.list[RunEvent]:
-        query = (
-            sa.select(run_events)
-            .where(run_events.c.run_id == run_id, run_events.c.seq > after_seq)
-            .order_by(run_events.c.seq)
-        )
-        return [mappers.event_from_row(row) for row in (await self._tx.execute(query)).mappings()]
+        rows = (await self._tx.execute(_SELECT_EVENTS, {"key_run_id": run_id, "after_seq": after_seq})).mappings()
+        return [mappers.event_from_row(row) for row in rows]
 
     async def list(self, query: RunQuery) -> Page[Run]:
         where: builtins.list[sa.ColumnElement[bool]] = []
@@ -115,38 +139,20 @@ class SqlRunRepository:
         return await fetch_page(self._tx, runs, where, ordering, query.limit, query.offset, mappers.run_from_row)
 
     async def claim(self, run_id: RunId, *, owner: str, now: datetime, expires_at: datetime) -> Run | None:
-        statement = (
-            sa.update(runs)
-            .where(runs.c.id == run_id, _UNFINISHED, _lease_free(now))
-            .values(
-                lease_owner=owner,
-                lease_expires_at=expires_at,
-                lease_token=sa.func.coalesce(runs.c.lease_token, 0) + 1,
-            )
-            .returning(*runs.c)
-        )
-        row = (await self._tx.execute(statement)).mappings().one_or_none()
+        values = {"key_id": run_id, "now": now, "lease_owner": owner, "lease_expires_at": expires_at}
+        row = (await self._tx.execute(_CLAIM, values)).mappings().one_or_none()
         return None if row is None else mappers.run_from_row(row)
 
     async def renew(self, run_id: RunId, *, token: int, expires_at: datetime) -> bool:
         """Extend the lease held with `token`; False when it was taken over or released."""
-        statement = (
-            sa.update(runs)
-            .where(runs.c.id == run_id, runs.c.lease_token == token, runs.c.lease_owner.is_not(None))
-            .values(lease_expires_at=expires_at)
-        )
-        return bool((await self._tx.execute(statement)).rowcount)
+        values = {"key_id": run_id, "key_token": token, "lease_expires_at": expires_at}
+        return bool((await self._tx.execute(_RENEW, values)).rowcount)
 
     async def release(self, run_id: RunId, *, token: int) -> None:
         # The token stays, so the next claim still bumps it and a stale holder stays fenced out.
-        statement = (
-            sa.update(runs)
-            .where(runs.c.id == run_id, runs.c.lease_token == token)
-            .values(lease_owner=None, lease_expires_at=None)
-        )
-        await self._tx.execute(statement)
+        await self._tx.execute(_RELEASE, {"key_id": run_id, "key_token": token})
 
     async def claimable(self, *, now: datetime, limit: int) -> builtins.list[RunId]:
-        waiting = sa.or_(runs.c.status == RunStatus.PENDING.value, _lease_free(now))
-        query = sa.select(runs.c.id).where(_UNFINISHED, waiting).order_by(runs.c.created_at, runs.c.id).limit(limit)
-        return [RunId(run_id) for run_id in (await self._tx.execute(query)).scalars()]
+        """Pending runs, and running ones whose lease expired, oldest first."""
+        ids = (await self._tx.execute(_CLAIMABLE, {"now": now, "limit": limit})).scalars()
+        return [RunId(run_id) for run_id in ids]

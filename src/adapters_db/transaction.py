@@ -45,13 +45,14 @@ class Transaction:
         PostgreSQL aborts a whole transaction on an error while SQLite fails only the statement;
         the savepoint makes both behave like the latter.
         """
-        try:
-            async with self._connection.begin_nested():
-                return await self.execute(statement, parameters)
-        except exc.IntegrityError as error:
-            if is_unique_violation(error):
-                raise conflict from None
-            raise
+        with _domain_errors():  # beginning the savepoint may begin the transaction, which may fail
+            try:
+                async with self._connection.begin_nested():
+                    return await self._connection.execute(statement, parameters)
+            except exc.IntegrityError as error:
+                if is_unique_violation(error):
+                    raise conflict from None
+                raise
 
     async def commit(self) -> None:
         with _domain_errors():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import cast
 
 import attrs
 import pytest
@@ -18,7 +17,6 @@ from adapters_db.secrets import FernetSecretBox
 from adapters_db.unit_of_work import SqlUnitOfWorkFactory
 from adapters_memory.store import MemoryStore
 from adapters_memory.unit_of_work import MemoryUnitOfWork
-from wfcore.ports.persistence import UnitOfWork
 from wfcore.use_cases.common import UnitOfWorkFactory
 
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -48,9 +46,7 @@ async def sql_backend(url: str) -> AsyncIterator[SqlBackend]:
 @pytest.fixture
 def memory_backend() -> UnitOfWorkFactory:
     store = MemoryStore()
-    # A cast because MemoryUnitOfWork declares its repositories as their concrete classes, which the
-    # protocol's settable attributes do not accept (reported to the memory adapter's owner).
-    return lambda: cast(UnitOfWork, MemoryUnitOfWork(store))
+    return lambda: MemoryUnitOfWork(store)
 
 
 @pytest.fixture

@@ -110,11 +110,7 @@ async def test_release_frees_the_lease_but_keeps_the_token(uow: UnitOfWorkFactor
     assert reclaimed.lease == Lease(owner="worker-b", expires_at=at(30), token=2)
 
 
-async def test_a_released_lease_cannot_be_renewed(uow: UnitOfWorkFactory, request: pytest.FixtureRequest) -> None:
-    if "memory" in request.node.callspec.id:
-        request.applymarker(
-            pytest.mark.xfail(reason="the memory adapter renews a released lease (reported)", strict=True)
-        )
+async def test_a_released_lease_cannot_be_renewed(uow: UnitOfWorkFactory) -> None:
     stored = await committed_run(uow)
     await _claim(uow, stored.id, "worker-a", now=0, until=30)
     async with uow() as tx:

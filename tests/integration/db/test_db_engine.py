@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from adapters_db.engine import Database, create_database
 from adapters_db.secrets import FernetSecretBox
 from adapters_db.unit_of_work import SqlUnitOfWorkFactory
 from contract.backends import SqlBackend
-from contract.builders import at, run, stored_workflow, workflow
+from contract.builders import agent, at, run, stored_workflow, workflow
 from wfcore.domain.errors import Conflict, ServiceUnavailable
 from wfcore.domain.ids import RunId
 
@@ -22,13 +25,74 @@ async def _pragma(database: Database, name: str) -> object:
         return (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
 
 
-async def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(sqlite_backend: SqlBackend) -> None:
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_backend: SqlBackend) -> None:
     database = sqlite_backend.database
     assert database.dialect == "sqlite"
     assert await _pragma(database, "journal_mode") == "wal"
     assert await _pragma(database, "foreign_keys") == 1
-    assert await _pragma(database, "busy_timeout") == 5000
     assert await _pragma(database, "synchronous") == 1  # NORMAL
+    # SQLite itself never waits for a lock: the wait happens asleep on the event loop.
+    assert await _pragma(database, "busy_timeout") == 0
+
+
+@contextlib.contextmanager
+def _write_lock_held_elsewhere(url: str) -> Iterator[sqlite3.Connection]:
+    """Another connection, as another process would, holding the write lock until it commits."""
+    other = sqlite3.connect(sa.make_url(url).database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+async def test_sqlite_waits_for_another_writer_without_blocking_the_event_loop(migrated_sqlite_url: str) -> None:
+    database = create_database(migrated_sqlite_url)
+    uow = SqlUnitOfWorkFactory(database, FernetSecretBox([FernetSecretBox.new_key()]))
+    stored = agent()
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    async def add() -> None:
+        async with uow() as tx:
+            await tx.agents.add(stored)
+            await tx.commit()
+
+    await database.ping()
+    ticker = asyncio.create_task(tick())
+    try:
+        with _write_lock_held_elsewhere(migrated_sqlite_url) as other:
+            adding = asyncio.create_task(add())
+            await asyncio.sleep(0.15)
+            assert not adding.done()
+            other.execute("COMMIT")
+            await adding
+        assert ticks >= 10
+        async with uow() as tx:
+            assert await tx.agents.get(stored.id) == stored
+    finally:
+        ticker.cancel()
+        await database.dispose()
+
+
+async def test_sqlite_gives_up_after_the_busy_timeout(migrated_sqlite_url: str) -> None:
+    database = create_database(migrated_sqlite_url, sqlite_busy_timeout_s=0.1)
+    uow = SqlUnitOfWorkFactory(database, FernetSecretBox([FernetSecretBox.new_key()]))
+    await database.ping()  # connected (and in WAL mode) before the other writer comes
+    try:
+        with _write_lock_held_elsewhere(migrated_sqlite_url), pytest.raises(ServiceUnavailable, match="locked"):
+            async with uow() as tx:
+                await tx.agents.add(agent())
+        async with uow() as tx:
+            await tx.agents.add(agent())
+            await tx.commit()
+    finally:
+        await database.dispose()
 
 
 async def _overlapping(backend: SqlBackend) -> bool:
