@@ -75,13 +75,11 @@ def answering(status: int, text: str) -> Behaviour:
     return behave
 
 
-def failing_in_first_run_attempt(status: int, later: Behaviour = echo) -> Behaviour:
-    """Answer `status` to calls of the run's first attempt (Idempotency-Key `…:1`), behave as `later` after."""
+def in_first_run_attempt(first: Behaviour, later: Behaviour = echo) -> Behaviour:
+    """Behave as `first` in calls of the run's first attempt (Idempotency-Key `…:1`), as `later` after."""
 
     async def behave(exchange: Exchange) -> web.StreamResponse:
-        if (exchange.idempotency_key or "").endswith(":1"):
-            return web.json_response({"error": "failing in run attempt 1"}, status=status)
-        return await later(exchange)
+        return await (first if (exchange.idempotency_key or "").endswith(":1") else later)(exchange)
 
     return behave
 

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import attrs
 import pytest
+from aiohttp.test_utils import unused_port
 
 from e2e.execution.service_api import Wf, calls_of, step
 from fixtures.agents import DemoAgent
@@ -24,13 +24,6 @@ from fixtures.agents import DemoAgent
 SECRET_KEY = "tA9CiVQDG_YkLJ2oa7HdNYsDh6WEgRTlPEdyXkljJv8="
 LEASE_SECONDS = 2
 STARTUP_SECONDS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @attrs.define
@@ -44,7 +37,7 @@ class Servers:
     @contextlib.asynccontextmanager
     async def serve(self) -> AsyncIterator[tuple[subprocess.Popen[bytes], Wf]]:
         """A new `wf serve` process, once it answers, and a client of its API."""
-        port = free_port()
+        port = unused_port()
         process, log = self._spawn(port)
         async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as session:
             async with asyncio.timeout(STARTUP_SECONDS):

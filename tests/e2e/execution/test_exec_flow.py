@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from e2e.execution.service_api import Outcome, Wf, step
+from e2e.execution.service_api import Outcome, Wf, body_of, step
 from fixtures.agents import DemoAgent
 
 
@@ -97,3 +97,20 @@ async def test_the_default_output_is_the_outputs_of_the_steps_without_dependants
     )
     assert outcome.run["status"] == "succeeded", outcome.run
     assert outcome.run["output"] == {"left": {"l": 2}, "right": {"r": 3}, "alone": {"text": "solo"}}
+
+
+async def test_a_deleted_or_inactive_agent_fails_its_step_with_a_clear_error(wf: Wf, demo_agent: DemoAgent) -> None:
+    gone = await wf.agent(demo_agent.url("/echo"), "gone")
+    idle = await wf.agent(demo_agent.url("/echo"), "idle")
+    workflow = await wf.workflow(step("first", "gone", on_failure="continue"), step("second", "idle"))
+    await body_of(await wf.client.delete(f"/api/v1/agents/{gone['id']}"), 204)
+    await body_of(await wf.client.put(f"/api/v1/agents/{idle['id']}", json={"status": "inactive"}), 200)
+
+    outcome = await wf.outcome((await body_of(await wf.execute(workflow["id"]), 202))["id"])
+    assert statuses(outcome) == {"first": "failed", "second": "failed"}
+    for step_id, agent in (("first", "gone"), ("second", "idle")):
+        error = outcome.steps[step_id]["error"]
+        assert error["code"] == "agent_unavailable"
+        assert agent in error["message"]
+    assert (outcome.run["status"], outcome.run["error"]["step_id"]) == ("failed", "second")
+    assert demo_agent.calls() == []

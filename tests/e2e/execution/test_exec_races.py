@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 
-from e2e.execution.recording_agent import RecordingAgent, failing_in_first_run_attempt, sleeping
+from e2e.execution.recording_agent import RecordingAgent, answering, in_first_run_attempt, sleeping
 from e2e.execution.service_api import Json, Wf, body_of, eventually, step, types_of
 from fixtures.agents import DemoAgent
 
@@ -56,7 +56,9 @@ async def test_retry_and_cancel_at_once_are_serialised(wf: Wf, demo_agent: DemoA
 
 async def test_concurrent_retries_make_exactly_one_new_attempt(wf: Wf, recording_agent: RecordingAgent) -> None:
     # The new attempt stays running, so that every retry but the first finds a running run, however late it comes.
-    await wf.agent(recording_agent.on("/doomed", failing_in_first_run_attempt(400, later=sleeping(30))), "doomed")
+    await wf.agent(
+        recording_agent.on("/doomed", in_first_run_attempt(answering(400, "not now"), later=sleeping(30))), "doomed"
+    )
     run = await wf.wait((await wf.start(step("doomed", "doomed")))["id"])
     assert run["status"] == "failed", run
     responses = await asyncio.gather(*(wf.retry(run["id"]) for _ in range(CONCURRENT_RETRIES)))

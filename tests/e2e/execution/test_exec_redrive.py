@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from e2e.execution.recording_agent import RecordingAgent, failing_in_first_run_attempt
-from e2e.execution.service_api import RUNS, Json, Wf, body_of, step, types_of
+from e2e.execution.recording_agent import RecordingAgent, answering, in_first_run_attempt, sleeping
+from e2e.execution.service_api import RUNS, Json, Wf, body_of, eventually, step, types_of
 
 
 @pytest.fixture
 async def flaky(wf: Wf, recording_agent: RecordingAgent) -> Wf:
-    """`wf` with agents on the recording agent: `steady` echoes, `flaky` fails (400) in a run's first attempt."""
+    """`wf` with agents on the recording agent: `steady` echoes; in a run's first attempt `flaky` fails (400)
+    and `stuck` sleeps 30 s, in later attempts both echo."""
     await wf.agent(recording_agent.url("/steady"), "steady")
-    await wf.agent(recording_agent.on("/flaky", failing_in_first_run_attempt(400)), "flaky")
+    await wf.agent(recording_agent.on("/flaky", in_first_run_attempt(answering(400, "not now"))), "flaky")
+    await wf.agent(recording_agent.on("/stuck", in_first_run_attempt(sleeping(30))), "stuck")
     return wf
 
 
@@ -22,8 +24,14 @@ async def failed_run(wf: Wf, *steps: Json) -> Json:
     return run
 
 
-def keys(recording_agent: RecordingAgent, step_id: str) -> list[str | None]:
-    return [call.idempotency_key for call in recording_agent.exchanges(step_id)]
+def run_attempts_called(recording_agent: RecordingAgent, run_id: str) -> dict[str, list[int]]:
+    """For each step called, the run attempt of each call, read from its `{run_id}:{step_id}:{attempt}` key."""
+    called: dict[str, list[int]] = {}
+    for call in recording_agent.exchanges():
+        run, step_id, attempt = str(call.idempotency_key).split(":")
+        assert (run, step_id) == (run_id, call.step_id)
+        called.setdefault(step_id, []).append(int(attempt))
+    return called
 
 
 async def test_a_retry_calls_again_only_the_steps_that_did_not_succeed(
@@ -47,11 +55,8 @@ async def test_a_retry_calls_again_only_the_steps_that_did_not_succeed(
     done = await flaky.wait(run["id"])
     assert (done["status"], done["attempt"]) == ("succeeded", 2)
 
-    prefix = run["id"]
-    assert keys(recording_agent, "fetch") == [f"{prefix}:fetch:1"]
-    assert keys(recording_agent, "audit") == [f"{prefix}:audit:1"]
-    assert keys(recording_agent, "charge") == [f"{prefix}:charge:1", f"{prefix}:charge:2"]
-    assert keys(recording_agent, "ship") == [f"{prefix}:ship:2"]
+    called = run_attempts_called(recording_agent, run["id"])
+    assert called == {"fetch": [1], "audit": [1], "charge": [1, 2], "ship": [2]}
     steps = await flaky.steps(run["id"])
     for kept in ("fetch", "audit"):
         assert steps[kept] == first_steps[kept]
@@ -91,8 +96,18 @@ async def test_from_step_also_reruns_that_step_and_everything_downstream(
 
     await body_of(await flaky.retry(run["id"], {"from_step": "enrich"}), 202)
     assert (await flaky.wait(run["id"]))["status"] == "succeeded"
-    prefix = run["id"]
-    assert keys(recording_agent, "fetch") == [f"{prefix}:fetch:1"]
-    assert keys(recording_agent, "audit") == [f"{prefix}:audit:1"]
-    for rerun in ("enrich", "score", "charge"):
-        assert keys(recording_agent, rerun) == [f"{prefix}:{rerun}:1", f"{prefix}:{rerun}:2"]
+    called = run_attempts_called(recording_agent, run["id"])
+    assert called == {"fetch": [1], "audit": [1], "enrich": [1, 2], "score": [1, 2], "charge": [1, 2]}
+
+
+async def test_a_retry_of_a_cancelled_run_runs_its_cancelled_steps_again(
+    flaky: Wf, recording_agent: RecordingAgent
+) -> None:
+    run = await flaky.start(step("fetch", "steady"), step("work", "stuck", "fetch"), step("ship", "steady", "work"))
+    await eventually(lambda: flaky.steps(run["id"]), lambda steps: steps["work"]["status"] == "running")
+    await body_of(await flaky.cancel(run["id"]), 202)
+    assert (await flaky.wait(run["id"]))["status"] == "cancelled"
+
+    await body_of(await flaky.retry(run["id"]), 202)
+    assert (await flaky.wait(run["id"]))["status"] == "succeeded"
+    assert run_attempts_called(recording_agent, run["id"]) == {"fetch": [1], "work": [1, 2], "ship": [2]}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aiohttp.test_utils import unused_port
+
 from e2e.execution.recording_agent import RecordingAgent, answering
 from e2e.execution.service_api import Wf, attempts_of, calls_of, step
 from fixtures.agents import DemoAgent
@@ -30,6 +32,7 @@ async def test_retryable_statuses_are_retried_with_one_idempotency_key_until_the
         calls = calls_of(demo_agent, name)
         assert [call.body["attempt"] for call in calls] == [1, 2, 3]
         assert {call.idempotency_key for call in calls} == {f"{outcome.run['id']}:{name}:1"}
+        assert len({call.request_id for call in calls}) == 1
 
 
 async def test_a_retryable_status_fails_the_run_once_the_attempts_run_out(wf: Wf, demo_agent: DemoAgent) -> None:
@@ -115,3 +118,12 @@ async def test_a_steps_retry_settings_win_over_its_agents(wf: Wf, demo_agent: De
         for name in ("more", "fewer", "listed", "unlisted")
     }
     assert seen == expected
+
+
+async def test_a_connection_error_is_retried(wf: Wf) -> None:
+    await wf.agent(f"http://127.0.0.1:{unused_port()}/nobody", "nobody")
+    outcome = await wf.finish(step("unreachable", "nobody"))
+    unreachable = outcome.steps["unreachable"]
+    assert attempts_of(unreachable) == [(n, None, "connection_error") for n in (1, 2, 3)]
+    assert unreachable["error"]["code"] == "connection_error"
+    assert outcome.run["error"]["code"] == "connection_error"
