@@ -114,12 +114,13 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         """Join the group and start polling and feeding; raises when the broker cannot be reached."""
         consumer = self._consumer_factory(self._settings)
         consumer.subscribe([self._settings.runs_topic], listener=self)
+        self._consumer = consumer  # the listener may be called while it starts
         try:
             await consumer.start()
         except BaseException:
+            self._consumer = None
             await consumer.stop()
             raise
-        self._consumer = consumer
         self._tasks = [
             asyncio.create_task(self._poll(), name="wf-runs-poll"),
             asyncio.create_task(self._feed(), name="wf-runs-feed"),

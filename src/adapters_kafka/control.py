@@ -83,5 +83,5 @@ class CancelListener:
                     message = decode(record.value, record.headers, where=where)
                     if message is not None and message.kind is DispatchKind.CANCEL:
                         self.received += 1
-                        log.debug("cancel of run %s received, request %s", message.run_id, message.request_id or "-")
+                        log.info("cancel of run %s received (request %s)", message.run_id, message.request_id or "-")
                         self._cancel(message.run_id)
