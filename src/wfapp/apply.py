@@ -24,6 +24,7 @@ from yarl import URL
 
 from wfapp.apply_documents import NoWorkflowFiles, WorkflowFile, format_error, read_workflow_file, workflow_paths
 from wfapp.apply_plan import Action, Applier, Outcome, StoreUnavailable, WorkflowStore, count
+from wfapp.apply_stores import open_http_store, open_local_store
 from wfapp.settings import SettingsError, load_settings
 
 PROG = "wf workflows apply"
@@ -133,8 +134,6 @@ def apply_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> i
 
 
 async def _apply_local(args: argparse.Namespace, files: Sequence[WorkflowFile], report: Report) -> int:
-    from wfapp.apply_stores import open_local_store
-
     overrides = {"database_url": args.database_url} if args.database_url else None
     settings = load_settings(overrides=overrides)
     try:
@@ -145,8 +144,6 @@ async def _apply_local(args: argparse.Namespace, files: Sequence[WorkflowFile], 
 
 
 async def _apply_remote(args: argparse.Namespace, files: Sequence[WorkflowFile], report: Report) -> int:
-    from wfapp.apply_stores import open_http_store
-
     url = URL(args.url)
     if url.scheme not in ("http", "https") or not url.host:
         return report.fail(f"--url must be an http:// or https:// URL such as http://127.0.0.1:8080, not {args.url!r}")

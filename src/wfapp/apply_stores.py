@@ -14,15 +14,16 @@ from typing import Any
 import aiohttp
 import attrs
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from yarl import URL
 
 from adapters_db.migrate import current_async
 from adapters_http.server.converter import structure
 from adapters_http.server.schemas.workflows import WorkflowBody, version_response
-from wfapp import __version__
 from wfapp.apply_plan import StoredWorkflow, StoreUnavailable
 from wfapp.service import WorkflowService
 from wfapp.settings import Settings
+from wfapp.version import __version__
 from wfcore.domain.errors import ErrorDetail, InvalidInput, ServiceUnavailable, WfError
 from wfcore.domain.ids import WorkflowId
 from wfcore.ports.persistence import WorkflowQuery
@@ -98,9 +99,12 @@ async def open_local_store(settings: Settings, *, dry_run: bool) -> AsyncIterato
     """A store on `settings.database_url`, migrated first unless `dry_run` (which must find it migrated)."""
     if dry_run:
         await _check_migrated(settings.database_url)
-    service = await WorkflowService.open(
-        settings.database_url, settings=settings, workers=False, migrate=not dry_run, user_id=USER_ID
-    )
+    try:
+        service = await WorkflowService.open(
+            settings.database_url, settings=settings, workers=False, migrate=not dry_run, user_id=USER_ID
+        )
+    except (OSError, SQLAlchemyError) as error:
+        raise StoreUnavailable(f"cannot open the database: {error}") from error
     try:
         yield LocalStore(service)
     finally:
@@ -123,8 +127,8 @@ async def _check_migrated(database_url: str) -> None:
         raise StoreUnavailable(f"no database at {missing}: a dry run has nothing to compare with")
     try:
         revision = await current_async(database_url)
-    except Exception as error:
-        raise StoreUnavailable(f"cannot read the database: {error}") from error
+    except (OSError, SQLAlchemyError) as error:
+        raise StoreUnavailable(f"cannot open the database: {error}") from error
     if revision is None:
         raise StoreUnavailable("the database has no schema yet: run `wf migrate` first, or apply without --dry-run")
 

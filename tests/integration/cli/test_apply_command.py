@@ -46,13 +46,15 @@ def test_the_wf_command_reaches_apply_through_its_handler(tmp_path: Path) -> Non
         (["-f", "{tmp}", "--url", "ftp://example.com"], "--url must be an http:// or https:// URL"),
         (["-f", "{tmp}", "--database-url", "mysql://db"], "bad setting: --database-url='mysql://db': must be a"),
         (["-f", "{tmp}", "--dry-run", "--database-url", "sqlite+aiosqlite:///{tmp}/new.db"], "no database at"),
+        (["-f", "{tmp}", "--database-url", "postgresql+asyncpg://wf@127.0.0.1:{port}/wf"], "cannot open the database"),
+        (["-f", "{tmp}", "--dry-run", "--database-url", "postgresql+asyncpg://wf@127.0.0.1:{port}/wf"], "cannot open"),
     ],
 )
 async def test_what_stops_the_command_before_any_file_is_applied_exits_2(
     tmp_path: Path, argv: list[str], message: str
 ) -> None:
     write_yaml(tmp_path / "single.yaml", ONE_STEP)
-    applied = await apply(*(arg.format(tmp=tmp_path) for arg in argv))
+    applied = await apply(*(arg.format(tmp=tmp_path, port=unused_port()) for arg in argv))
     assert applied.status == 2
     assert applied.errors[-1].startswith(f"wf workflows apply: {message.format(tmp=tmp_path)}")
     assert not (tmp_path / "new.db").exists()
