@@ -176,6 +176,7 @@ class Report:
     dry_run: bool = False
 
     def outcome(self, outcome: Outcome) -> None:
+        """The line of one file on stdout, or its errors on stderr, one line each."""
         if outcome.action is Action.INVALID:
             for error in outcome.errors:
                 print(format_error(outcome.path, error), file=self.stderr)
@@ -204,6 +205,7 @@ class Report:
         )
 
     def summary(self, outcomes: Sequence[Outcome], *, of: int) -> None:
+        """The last line: how many of the `of` files ended in each action."""
         totals = count(outcomes)
         files = f"{len(outcomes)} of {of} files" if len(outcomes) < of else f"{of} file{'' if of == 1 else 's'}"
         if self.dry_run:

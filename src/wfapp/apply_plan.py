@@ -62,6 +62,8 @@ class WorkflowStore(Protocol):
 
 
 class Action(enum.StrEnum):
+    """What applying a file did, or in a dry run would do."""
+
     CREATE = "create"
     UPDATE = "update"
     UNCHANGED = "unchanged"
