@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 import typing
 from collections.abc import Sequence
 from typing import Any
@@ -130,10 +131,7 @@ def _query_parameters(registry: SchemaRegistry, query: type[Any]) -> list[dict[s
     hints = typing.get_type_hints(query)
     parameters = []
     for field in attrs.fields(query):
-        # An absent parameter is the None of `X | None`: a present one is always an X.
-        present = [arg for arg in typing.get_args(hints[field.name]) if arg is not type(None)]
-        type_ = typing.Union[tuple(present)] if present else hints[field.name]  # noqa: UP007 - built from a tuple
-        schema = registry.field_schema(type_, field)
+        schema = registry.field_schema(_present(hints[field.name]), field)
         description = schema.pop("description", "")
         if schema.get("default") in (None, []):
             schema.pop("default", None)
@@ -148,6 +146,14 @@ def _query_parameters(registry: SchemaRegistry, query: type[Any]) -> list[dict[s
             parameter.update(style="form", explode=True, description=f"{description} Repeat it for several.")
         parameters.append(parameter)
     return parameters
+
+
+def _present(hint: Any) -> Any:
+    """An absent parameter is the None of `X | None`: a present one is always an X."""
+    if typing.get_origin(hint) not in (typing.Union, types.UnionType):
+        return hint
+    present = tuple(arg for arg in typing.get_args(hint) if arg is not type(None))
+    return present[0] if len(present) == 1 else typing.Union[present]  # noqa: UP007 - built from a tuple
 
 
 def _header_parameter(parameter: HeaderParameter) -> dict[str, Any]:

@@ -94,8 +94,14 @@ class SchemaRegistry:
         schemas = [self.schema_of(member) for member in members]
         if len(schemas) == 1:
             return schemas[0]
-        if all(set(schema) <= {"type"} and isinstance(schema["type"], str) for schema in schemas):
-            return {"type": [schema["type"] for schema in schemas]}
+        # Plain types merge into a list of types (`["string", "null"]`), keeping the one `format` among them.
+        plain = all(isinstance(schema.get("type"), str) and set(schema) <= {"type", "format"} for schema in schemas)
+        formats = [schema["format"] for schema in schemas if "format" in schema]
+        if plain and len(formats) <= 1:
+            merged: JsonSchema = {"type": [schema["type"] for schema in schemas]}
+            if formats:
+                merged["format"] = formats[0]
+            return merged
         return {"anyOf": schemas}
 
     def _enum(self, enum_type: type[enum.Enum]) -> JsonSchema:
