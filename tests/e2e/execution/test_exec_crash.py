@@ -28,9 +28,9 @@ STARTUP_SECONDS = 30
 
 @attrs.define
 class Servers:
-    """`wf serve` processes on one SQLite file; every one still alive is killed when the test ends."""
+    """`wf serve` processes on one database; every one still alive is killed when the test ends."""
 
-    database: Path
+    database_url: str
     logs: Path
     started: list[subprocess.Popen[bytes]] = attrs.field(factory=list)
 
@@ -49,7 +49,7 @@ class Servers:
     def _spawn(self, port: int) -> tuple[subprocess.Popen[bytes], Path]:
         environment = {
             **os.environ,
-            "WF_DATABASE_URL": f"sqlite+aiosqlite:///{self.database}",
+            "WF_DATABASE_URL": self.database_url,
             "WF_PORT": str(port),
             "WF_LEASE_SECONDS": str(LEASE_SECONDS),
             "WF_SECRET_KEY": SECRET_KEY,
@@ -85,8 +85,9 @@ def _read(log: Path) -> str:
 
 
 @pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    started = Servers(database=tmp_path / "wf.db", logs=tmp_path)
+def servers(service_database_url: str, tmp_path: Path) -> Iterator[Servers]:
+    """On a SQLite file and on a PostgreSQL database (which `wf serve` migrates as it starts)."""
+    started = Servers(database_url=service_database_url, logs=tmp_path)
     try:
         yield started
     finally:

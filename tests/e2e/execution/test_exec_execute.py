@@ -47,6 +47,10 @@ async def test_an_idempotency_key_reused_with_another_body_is_a_422(wf: Wf) -> N
     same = await body_of(await wf.execute(workflow["id"], {"n": 1}, headers=headers, version=1), 200)
     assert same["id"] == first["id"]
     assert await runs_of(wf, workflow["id"]) == 1
+    # A key belongs to one workflow: another workflow's run with the same key is a new run.
+    other = await wf.workflow(step("only", "echo"))
+    elsewhere = await body_of(await wf.execute(other["id"], {"n": 1}, headers=headers), 202)
+    assert elsewhere["id"] != first["id"]
 
 
 async def test_an_input_against_the_input_schema_is_a_422_at_its_place(wf: Wf, demo_agent: DemoAgent) -> None:
