@@ -29,6 +29,7 @@ from adapters_kafka.relay import OutboxRelay
 from adapters_kafka.settings import KafkaSettings
 from wfapp.container import Container
 from wfapp.distributed_health import kafka_readiness_check
+from wfapp.distributed_logs import quiet_kafka_client_logs
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings
 from wfapp.distributed_worker import WorkerProcess, run_worker
 from wfapp.logs import configure_logging
@@ -90,6 +91,7 @@ async def serve_distributed(settings: Settings) -> None:
     from wfapp.serve import _warn_if_exposed, build_api, http_settings
 
     configure_logging(settings.log_level, settings.log_format)
+    quiet_kafka_client_logs()
     container = Container(settings=providers.Object(settings))
     runtime = await start_distributed_api(container, settings)
     app = create_app(

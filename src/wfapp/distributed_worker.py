@@ -23,6 +23,7 @@ from adapters_kafka.control import CancelListener
 from adapters_kafka.settings import KafkaSettings
 from wfapp.container import Container
 from wfapp.distributed_health import HealthServer, kafka_readiness_check
+from wfapp.distributed_logs import quiet_kafka_client_logs
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings
 from wfapp.distributed_sweep import Sweep
 from wfapp.logs import configure_logging
@@ -110,6 +111,7 @@ class WorkerProcess:
 async def run_worker(settings: Settings, distributed: DistributedSettings | None = None) -> None:
     """The whole `wf worker` process: run until SIGINT or SIGTERM, then shut down gracefully."""
     configure_logging(settings.log_level, settings.log_format)
+    quiet_kafka_client_logs()
     if not settings.distributed:
         raise SettingsError("WF_KAFKA_BOOTSTRAP_SERVERS is not set: a worker takes its runs from Kafka")
     process = WorkerProcess(settings, distributed or load_distributed_settings())

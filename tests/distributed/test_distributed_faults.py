@@ -1,0 +1,89 @@
+"""Faults of the distributed mode: no run lost, no succeeded step called again.
+
+A worker killed mid-step, a worker frozen past its lease and woken up, a broker down while runs are
+accepted. Each checks the run's event log (every step succeeded once) and the order of the calls the
+demo agent received (a step's agent is never called after the next step was called).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import pytest
+
+from distributed.checks import assert_no_succeeded_step_called_again, assert_succeeded_once, calls_of
+from distributed.stack import Stack
+from fixtures.agents import DemoAgent
+from fixtures.kafka import TansuBroker
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+
+async def test_a_worker_killed_mid_step_is_taken_over_once_its_lease_expires(
+    stack: Stack, demo_agent: DemoAgent
+) -> None:
+    await asyncio.gather(stack.start_worker(), stack.start_worker())
+    workflow = await stack.workflow(demo_agent.base_url, [0, 1.5, 0])
+    run_id = await stack.execute(workflow)
+    victim = stack.worker_of(await stack.holder(run_id))
+    await demo_agent.wait_for_calls(lambda calls: "s1" in calls_of(calls, run_id))
+
+    victim.kill()
+    await stack.wait_finished([run_id], within=30)
+
+    await assert_succeeded_once(stack, run_id, steps=3)
+    calls = assert_no_succeeded_step_called_again(demo_agent.calls("/sleep"), run_id, steps=3)
+    assert calls == {"s0": 1, "s1": 2, "s2": 1}  # s1 again: it was running, not succeeded, when its worker died
+
+
+async def test_a_worker_frozen_past_its_lease_cannot_write_when_it_wakes_up(
+    stack: Stack, demo_agent: DemoAgent
+) -> None:
+    await asyncio.gather(stack.start_worker(), stack.start_worker())
+    workflow = await stack.workflow(demo_agent.base_url, [0, 1.5, 0])
+    run_id = await stack.execute(workflow)
+    frozen = stack.worker_of(await stack.holder(run_id))
+    await demo_agent.wait_for_calls(lambda calls: "s1" in calls_of(calls, run_id))
+
+    frozen.signal(signal.SIGSTOP)
+    try:
+        finished = (await stack.wait_finished([run_id], within=30))[run_id]
+    finally:
+        frozen.signal(signal.SIGCONT)
+    # Awake, it gets the answer of its s1 call and tries to record it, and to renew its lease.
+    await stack.wait_ready(frozen)
+    await asyncio.sleep(2.0)
+
+    assert await stack.run(run_id) == finished
+    await assert_succeeded_once(stack, run_id, steps=3)
+    calls = assert_no_succeeded_step_called_again(demo_agent.calls("/sleep"), run_id, steps=3)
+    assert calls == {"s0": 1, "s1": 2, "s2": 1}
+    assert frozen.alive
+
+
+async def test_runs_accepted_while_the_broker_is_down_wait_and_complete_when_it_is_back(
+    stack_on_own_broker: Stack, kafka_broker: TansuBroker, demo_agent: DemoAgent
+) -> None:
+    stack = stack_on_own_broker
+    await asyncio.gather(stack.start_worker(), stack.start_worker())
+    workflow = await stack.workflow(demo_agent.base_url, [0, 0])
+    before = await stack.execute(workflow)
+    await stack.wait_finished([before])
+
+    await asyncio.to_thread(kafka_broker.stop)
+    try:
+        during = [await stack.execute(workflow, {"n": index}) for index in range(5)]
+        ready = await stack.call("GET", "/health/ready", 503)
+        await asyncio.sleep(2.0)  # longer than the relay's first retries and the workers' sweeps
+        statuses = {(await stack.run(run_id))["status"] for run_id in during}
+    finally:
+        await asyncio.to_thread(kafka_broker.start)
+    await stack.wait_finished(during, within=60)
+
+    assert statuses == {"pending"}
+    assert {check["name"]: check["ok"] for check in ready["checks"]} == {"database": True, "broker": False}
+    calls = demo_agent.calls("/sleep")
+    for run_id in [before, *during]:
+        await assert_succeeded_once(stack, run_id, steps=2)
+        assert calls_of(calls, run_id) == ["s0", "s1"]
