@@ -119,9 +119,9 @@ class InlineConnection:
 
 async def connect(path: str, *, busy_timeout_s: float) -> InlineConnection:
     """Open `path` (":memory:" for a private in-memory database) in autocommit mode."""
-    # The connection never leaves the event loop's thread, except to be closed by the garbage collector.
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA busy_timeout=0")
+    # timeout=0: SQLite never waits for a lock itself. The connection never leaves the event loop's
+    # thread, except to be closed by the garbage collector.
+    connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
     return InlineConnection(connection, busy_timeout_s)
 
 
