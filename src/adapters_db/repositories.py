@@ -96,10 +96,14 @@ class SqlWorkflowRepository:
         await self._tx.execute_unique(sa.insert(workflow_versions).values(mappers.version_row(version)), taken)
         await self._overwrite(workflow, workflows.c.id == workflow.id)
 
-    async def get(self, workflow_id: WorkflowId, *, include_deleted: bool = False) -> Workflow:
+    async def get(
+        self, workflow_id: WorkflowId, *, include_deleted: bool = False, for_update: bool = False
+    ) -> Workflow:
         query = sa.select(workflows).where(workflows.c.id == workflow_id)
         if not include_deleted:
             query = query.where(_WORKFLOW_LIVE)
+        if for_update:
+            query = query.with_for_update()
         row = (await self._tx.execute(query)).mappings().one_or_none()
         if row is None:
             raise NotFound(entity="workflow", entity_id=workflow_id)

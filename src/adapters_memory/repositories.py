@@ -106,7 +106,9 @@ class MemoryWorkflowRepository(_Repository):
         self.journal.put(self.store.workflows, workflow.id, workflow)
         self.journal.put(self.store.versions, (workflow.id, version.version), version)
 
-    async def get(self, workflow_id: WorkflowId, *, include_deleted: bool = False) -> Workflow:
+    async def get(
+        self, workflow_id: WorkflowId, *, include_deleted: bool = False, for_update: bool = False
+    ) -> Workflow:
         workflow = self.store.workflows.get(workflow_id)
         if workflow is None or (workflow.deleted_at is not None and not include_deleted):
             raise NotFound(entity="workflow", entity_id=workflow_id)

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from wfapp.apply import register_workflows_command
 from wfapp.settings import Settings, SettingsError, env_name, flag_name, load_settings
 from wfapp.version import __version__
 
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_setting_flags(rotate, ["database_url", "secret_key"])
     rotate.set_defaults(handler=_rotate_secrets)
+    register_workflows_command(commands)
     return parser
 
 

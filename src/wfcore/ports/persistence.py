@@ -104,7 +104,10 @@ class WorkflowRepository(Protocol):
     async def add_version(self, workflow: Workflow, version: WorkflowVersion) -> None:
         """Store version N+1 and move the workflow to it; `Conflict` if N+1 exists already."""
 
-    async def get(self, workflow_id: WorkflowId, *, include_deleted: bool = False) -> Workflow: ...
+    async def get(
+        self, workflow_id: WorkflowId, *, include_deleted: bool = False, for_update: bool = False
+    ) -> Workflow:
+        """The workflow; with `for_update` its row stays locked until the unit of work ends."""
 
     async def get_version(self, workflow_id: WorkflowId, version: int) -> WorkflowVersion: ...
 

@@ -124,7 +124,8 @@ class WorkflowCatalog:
         """Store the definition as version N+1; earlier versions never change."""
         compiled = compile_definition(cmd.definition, self.limits)
         async with self.services.uow() as uow:
-            workflow = await uow.workflows.get(workflow_id)
+            # Locked, so that concurrent updates become versions N+1 and N+2 rather than a conflict.
+            workflow = await uow.workflows.get(workflow_id, for_update=True)
             previous = await uow.workflows.get_version(workflow_id, workflow.latest_version)
             await resolve_agents(uow, compiled)
             now = self.services.clock.now()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from fixtures.service import RunningService
 
 WORKFLOWS = "/api/v1/workflows"
@@ -26,21 +24,7 @@ def without_server_fields(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if key not in SERVER_FIELDS}
 
 
-# WorkflowCatalog.update reads the workflow's latest version without a lock: on PostgreSQL two
-# concurrent updates both read N and both insert N+1; the second insert violates the version key and
-# that PUT is a 409 instead of version N+2. (SQLite passes: `Database.connect` serialises transactions.)
-RACE_ON_POSTGRES = pytest.mark.xfail(
-    strict=True,
-    reason="bug: concurrent PUTs on PostgreSQL collide on version N+1 (409) instead of taking N+1 and N+2; "
-    "fix: lock the workflow row in WorkflowCatalog.update (WorkflowRepository.get(..., for_update=True))",
-)
-
-
-async def test_two_writers_at_once_both_get_a_version_of_their_own(
-    service: RunningService, request: pytest.FixtureRequest
-) -> None:
-    if service.settings.database_url.startswith("postgresql"):
-        request.applymarker(RACE_ON_POSTGRES)
+async def test_two_writers_at_once_both_get_a_version_of_their_own(service: RunningService) -> None:
     client = service.client
     response = await client.post("/api/v1/agents", json={"name": "writer", "url": "http://127.0.0.1:9/call"})
     assert response.status == 201, await response.text()
