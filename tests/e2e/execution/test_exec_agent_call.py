@@ -6,7 +6,7 @@ import base64
 import uuid
 
 from e2e.execution.recording_agent import RecordingAgent, sleeping
-from e2e.execution.service_api import Wf, body_of, step
+from e2e.execution.service_api import Wf, attempts_of, body_of, step
 from fixtures.agents import DemoAgent
 from wfapp import __version__
 
@@ -134,3 +134,5 @@ async def test_answers_other_than_json_become_text_or_fail_when_too_large(wf: Wf
     for name in ("sized", "chunked"):
         assert outcome.steps[name]["status"] == "failed"
         assert outcome.steps[name]["error"]["code"] == "response_too_large", outcome.steps[name]
+        # Not among the failures §2 retries: one attempt.
+        assert attempts_of(outcome.steps[name]) == [(1, 200, "response_too_large")]

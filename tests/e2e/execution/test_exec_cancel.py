@@ -27,15 +27,19 @@ async def assert_cancelled_promptly(wf: Wf, demo_agent: DemoAgent, run_id: str) 
     return cancelled
 
 
-async def test_cancel_of_a_running_run_aborts_its_call_and_starts_no_other_step(wf: Wf, demo_agent: DemoAgent) -> None:
-    run = await wf.start(step("slow", "sleep", input={"seconds": 30}), step("after", "echo", "slow"))
-    await demo_agent.wait_for_calls(lambda calls: len(calls) == 1)
+async def test_cancel_of_a_running_run_aborts_its_calls_and_starts_no_other_step(wf: Wf, demo_agent: DemoAgent) -> None:
+    run = await wf.start(
+        step("slow", "sleep", input={"seconds": 30}),
+        step("slower", "sleep", input={"seconds": 60}),
+        step("after", "echo", "slow", "slower"),
+    )
+    await demo_agent.wait_for_calls(lambda calls: len(calls) == 2)
     await body_of(await wf.retry(run["id"]), 409)  # a running run cannot be retried
 
     cancelled = await assert_cancelled_promptly(wf, demo_agent, run["id"])
     steps = await wf.steps(run["id"])
-    assert {step_id: found["status"] for step_id, found in steps.items()} == {"slow": "cancelled", "after": "cancelled"}
-    assert [call.path for call in demo_agent.calls()] == ["/sleep"]
+    assert {found["status"] for found in steps.values()} == {"cancelled"}
+    assert [call.path for call in demo_agent.calls()] == ["/sleep", "/sleep"]
     events = types_of(await wf.logs(run["id"]))
     after_request = events[events.index(("cancel_requested", None)) :]
     assert not [event for event in after_request if event[0] == "step_started"]
