@@ -6,7 +6,7 @@ import enum
 import re
 import typing
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -21,15 +21,28 @@ from wfcore.domain.values import unstorable_text
 T = TypeVar("T")
 
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+# RFC 3339 `date-time`: a full date and time with an offset (`Z` or `+hh:mm`), as the document's format says.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?" r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def canonical_uuid(text: str) -> str | None:
+    """`text` as a lowercase hyphenated UUID when it is one in that (the JSON Schema `uuid`) form, else None.
+
+    `uuid.UUID` alone would also take braces, a `urn:uuid:` prefix or no hyphens.
+    """
+    return str(UUID(text)) if _UUID.fullmatch(text) else None
 
 
 def path_id(request: web.Request, name: str, entity: str) -> str:
     """The id in the path, canonical; a malformed id names nothing, so it is a 404 like an unknown one."""
     raw = request.match_info[name]
-    try:
-        return str(UUID(raw))
-    except ValueError:
-        raise NotFound(entity=entity, entity_id=raw) from None
+    canonical = canonical_uuid(raw)
+    if canonical is None:
+        raise NotFound(entity=entity, entity_id=raw)
+    return canonical
 
 
 def header_text(request: web.Request, name: str, *, max_length: int) -> str | None:
@@ -85,10 +98,11 @@ def _convert(type_: Any, text: str) -> Any:
         return int(text)
     if type_ is datetime:
         try:
-            moment = datetime.fromisoformat(text)
+            if not _RFC3339.fullmatch(text):
+                raise ValueError(text)
+            return datetime.fromisoformat(text.upper())
         except ValueError:
             raise FieldError("must be an RFC 3339 date-time, such as 2030-01-31T12:00:00Z") from None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
     if isinstance(type_, type) and issubclass(type_, enum.Enum):
         choices = [member.value for member in type_]
         if text not in choices:
@@ -106,8 +120,8 @@ def _check_rules(value: Any, rules: Mapping[str, Any]) -> Any:
     if "enum" in rules and value not in rules["enum"]:
         raise FieldError("must be one of: " + ", ".join(rules["enum"]), "enum")
     if rules.get("format") == "uuid":
-        try:
-            return str(UUID(value))
-        except ValueError:
-            raise FieldError("must be a UUID", "uuid") from None
+        canonical = canonical_uuid(value)
+        if canonical is None:
+            raise FieldError("must be a UUID such as 0190f3c2-5a8e-7c1d-9b2a-4e6f8d0a1b2c", "uuid")
+        return canonical
     return value

@@ -52,10 +52,10 @@ async def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> No
 async def test_every_route_is_documented_and_every_operation_is_served(
     docs_client: Client, document: dict[str, Any]
 ) -> None:
+    app = docs_client.app
+    assert app is not None
     served = {
-        (route.method.lower(), route.resource.canonical)
-        for route in docs_client.server.app.router.routes()
-        if route.resource is not None
+        (route.method.lower(), route.resource.canonical) for route in app.router.routes() if route.resource is not None
     }
     documented = {(method, path) for path, method, _ in operations(document)}
     assert served == documented
