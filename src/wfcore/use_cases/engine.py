@@ -24,6 +24,7 @@ from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunError, RunStatus, StepExecution, StepStatus
 from wfcore.domain.workflows import CompiledWorkflow, DefinitionLimits, compile_definition
 from wfcore.ports.agents import AgentInvoker
+from wfcore.ports.telemetry import NoTelemetry, Telemetry
 from wfcore.use_cases.common import Services
 from wfcore.use_cases.step_runner import StepRunner, step_context
 from wfcore.use_cases.workflows import resolve_agent
@@ -44,6 +45,7 @@ class RunEngine:
     invoker: AgentInvoker
     settings: EngineSettings
     random: Callable[[], float] = random.random
+    telemetry: Telemetry = attrs.field(factory=NoTelemetry)
     _compiled: dict[tuple[WorkflowId, int], CompiledWorkflow] = attrs.field(factory=dict, init=False)
     _active: dict[RunId, RunExecution] = attrs.field(factory=dict, init=False)
 
@@ -203,6 +205,7 @@ class RunExecution:
         self.run = run
         for step in steps:
             self.steps[step.step_id] = step
+        self.engine.telemetry.committed(run, steps, events)
         self._launch_started()
 
     def _fail_unrunnable(self, invalid: InvalidDefinition, run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:

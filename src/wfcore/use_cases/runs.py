@@ -14,6 +14,7 @@ from wfcore.domain.ids import RunId
 from wfcore.domain.runs import Run, RunStatus, StepExecution, StepStatus
 from wfcore.ports.dispatch import Dispatch, DispatchKind, RunDispatcher
 from wfcore.ports.persistence import Page, RunQuery, UnitOfWork
+from wfcore.ports.telemetry import NoTelemetry, Telemetry
 from wfcore.use_cases.common import Actor, Services
 
 
@@ -59,6 +60,7 @@ class RunCommands:
 
     services: Services
     dispatcher: RunDispatcher
+    telemetry: Telemetry = attrs.field(factory=NoTelemetry)
 
     async def cancel(self, cmd: CancelRun) -> Run:
         async with self.services.uow() as uow:
@@ -81,6 +83,7 @@ class RunCommands:
             await self._audit(uow, run, "cancel", cmd.actor, current.status, run.status)
             dispatch = await self._dispatch(uow, run, DispatchKind.CANCEL, cmd.actor)
             await uow.commit()
+        self.telemetry.committed(run, steps, events)
         await self.dispatcher.notify(dispatch)
         return run
 

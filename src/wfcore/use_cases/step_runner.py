@@ -86,6 +86,9 @@ class StepRunner:
                 )
             )
             finished = services.clock.now()
+            execution.engine.telemetry.agent_called(
+                agent.name, reply.error_code or "ok", (finished - started).total_seconds()
+            )
             error = _error_of(reply)
             attempts.append(StepAttempt(number, started, finished, reply.http_status, error))
             if reply.ok:
