@@ -66,10 +66,14 @@ async def fetch_page(
     load: Callable[[Row], T],
 ) -> Page[T]:
     """One page of the rows matching `where`, and their total (counted only when the page cannot tell it)."""
+    for name, value in (("limit", limit), ("offset", offset)):
+        if value < 0:
+            # The databases disagree on negative values (PostgreSQL refuses, SQLite ignores them).
+            raise InvalidInput(errors=[ErrorDetail(loc=(name,), msg="must not be negative", type="range")])
     query = sa.select(table).where(*where).order_by(*ordering).limit(limit).offset(offset)
     items = [load(row) for row in (await tx.execute(query)).mappings()]
-    if 0 < len(items) < limit or (not items and offset == 0):
-        total = offset + len(items)
+    if len(items) < limit and (items or offset == 0):
+        total = offset + len(items)  # a short page is the last one
     else:
         count = sa.select(sa.func.count()).select_from(table).where(*where)
         total = (await tx.execute(count)).scalar_one()

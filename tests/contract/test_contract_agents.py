@@ -185,6 +185,8 @@ async def test_list_sorts_by_time_and_pages(uow: UnitOfWorkFactory) -> None:
         assert (beyond.items, beyond.total) == ([], 5)
         last = await tx.agents.list(AgentQuery(limit=3, offset=3))
         assert (len(last.items), last.total) == (2, 5)
+        only_the_total = await tx.agents.list(AgentQuery(limit=0))
+        assert (only_the_total.items, only_the_total.total) == ([], 5)
 
 
 def _healthy(seconds: float = 0) -> HealthResult:
