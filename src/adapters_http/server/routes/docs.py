@@ -20,6 +20,7 @@ from adapters_http.server.openapi import ApiInfo, build_document
 
 ASSETS: Final = Path(__file__).resolve().parent.parent / "assets"
 STATIC = "/docs/static/"
+JS = "text/javascript"
 
 
 @attrs.frozen
@@ -30,15 +31,20 @@ class Asset:
     path: Path
     media_type: str
     what: str
+    operation_id: str
 
 
 def _assets() -> tuple[Asset, ...]:
     swagger = Path(str(importlib.import_module("swagger_ui_bundle").swagger_ui_path))
     return (
-        Asset("swagger-ui-bundle.js", swagger / "swagger-ui-bundle.js", "text/javascript", "Swagger UI's script"),
-        Asset("swagger-ui.css", swagger / "swagger-ui.css", "text/css", "Swagger UI's style sheet"),
-        Asset("favicon-32x32.png", swagger / "favicon-32x32.png", "image/png", "The pages' icon"),
-        Asset("redoc.standalone.js", ASSETS / "redoc" / "redoc.standalone.js", "text/javascript", "ReDoc's script"),
+        Asset(
+            "swagger-ui-bundle.js", swagger / "swagger-ui-bundle.js", JS, "Swagger UI's script", "getSwaggerUiScript"
+        ),
+        Asset(
+            "swagger-ui.css", swagger / "swagger-ui.css", "text/css", "Swagger UI's style sheet", "getSwaggerUiStyle"
+        ),
+        Asset("favicon-32x32.png", swagger / "favicon-32x32.png", "image/png", "The pages' icon", "getDocsIcon"),
+        Asset("redoc.standalone.js", ASSETS / "redoc" / "redoc.standalone.js", JS, "ReDoc's script", "getRedocScript"),
     )
 
 
@@ -80,7 +86,7 @@ class DocsRoutes:
                 "GET",
                 STATIC + asset.name,
                 _file(asset.path, asset.media_type),
-                operation_id="getAsset" + "".join(part.title() for part in asset.name.replace("-", ".").split(".")),
+                operation_id=asset.operation_id,
                 tag=Tag.SYSTEM,
                 summary=f"{asset.what} ({asset.name})",
                 description="A file the documentation pages load, served locally so that they work offline.",
