@@ -10,8 +10,6 @@ import pytest
 from distributed.stack import Stack
 from fixtures.kafka import TansuBroker
 
-pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
-
 
 @pytest.fixture
 async def stack(tmp_path: Path, migrated_postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack]:
