@@ -64,11 +64,6 @@ async def test_a_retry_calls_again_only_the_steps_that_did_not_succeed(
     assert ("run_retried", None) in types_of(await flaky.logs(run["id"]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a retried run still calls agents with the X-Request-ID of the execute request, "
-    "not of the retry request (contract §2)",
-)
 async def test_a_retried_run_calls_agents_with_the_request_id_of_the_retry(
     flaky: Wf, recording_agent: RecordingAgent
 ) -> None:
