@@ -3,17 +3,15 @@ and a service whose only worker slot a test can fill."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from cryptography.fernet import Fernet
 
 from e2e.execution.recording_agent import RecordingAgent
 from e2e.execution.service_api import Wf
+from e2e.execution.serving import serving
 from fixtures.agents import DemoAgent
-from fixtures.service import RunningService, start_service, stop_service
-from wfapp.settings import Settings
+from fixtures.service import RunningService
 
 
 @pytest.fixture
@@ -35,25 +33,8 @@ async def recording_agent() -> AsyncIterator[RecordingAgent]:
         await agent.server.close()
 
 
-@contextlib.asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[RunningService]:
-    client, container, workers = await start_service(settings)
-    try:
-        yield RunningService(client=client, container=container, settings=settings)
-    finally:
-        await stop_service(client, container, workers)
-
-
 @pytest.fixture
 async def narrow_wf(service_database_url: str, demo_agent: DemoAgent) -> AsyncIterator[Wf]:
     """Like `wf`, but the service runs one run at a time: a second run waits `pending` for the first."""
-    settings = Settings(
-        database_url=service_database_url,
-        secret_key=(Fernet.generate_key().decode(),),
-        lease_seconds=5.0,
-        worker_concurrency=1,
-    )
-    async with serving(settings) as service:
-        api = Wf(service.client)
-        await api.demo_agents(demo_agent.base_url)
+    async with serving(service_database_url, demo_agent.base_url, worker_concurrency=1) as api:
         yield api
