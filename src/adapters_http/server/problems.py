@@ -36,7 +36,7 @@ STATUS_OF_ERROR: Mapping[type[Exception], int] = {
 }
 """Each error class the service raises on purpose and its status; a subclass takes its nearest ancestor's."""
 
-_CODE_OF_STATUS: Mapping[int, str] = {
+CODE_OF_STATUS: Mapping[int, str] = {
     400: "bad_request",
     401: "unauthorized",
     404: "not_found",
@@ -48,6 +48,7 @@ _CODE_OF_STATUS: Mapping[int, str] = {
     500: "internal_error",
     503: "unavailable",
 }
+"""The problem code of a status, for problems no error class names more precisely (`urn:wf:problem:<code>`)."""
 
 
 @attrs.frozen
@@ -62,7 +63,7 @@ class Problem:
 
     @property
     def type_uri(self) -> str:
-        return "urn:wf:problem:" + (self.code or _CODE_OF_STATUS.get(self.status, str(self.status)))
+        return "urn:wf:problem:" + (self.code or CODE_OF_STATUS.get(self.status, str(self.status)))
 
     def document(self, instance: str, request_id: str) -> dict[str, Any]:
         """The problem details as JSON values; `errors` only when there are some."""
@@ -87,7 +88,12 @@ class Problem:
 
 def status_of(error: BaseException) -> int | None:
     """The status of an error the service raises on purpose, or None for an unexpected one."""
-    for cls in type(error).__mro__:
+    return status_of_class(type(error))
+
+
+def status_of_class(error_class: type[BaseException]) -> int | None:
+    """The status of an error class: its own in `STATUS_OF_ERROR`, else its nearest ancestor's."""
+    for cls in error_class.__mro__:
         if cls in STATUS_OF_ERROR:
             return STATUS_OF_ERROR[cls]
     return None
