@@ -41,6 +41,7 @@ __all__ = [
     "DistributedApiRuntime",
     "DistributedSettings",
     "WorkerProcess",
+    "build_parser",
     "kafka_readiness_check",
     "load_distributed_settings",
     "main",
@@ -86,14 +87,14 @@ async def start_distributed_api(
     return DistributedApiRuntime(relay=relay, kafka=kafka, readiness=kafka_readiness_check(kafka))
 
 
-async def serve_distributed(settings: Settings) -> None:
+async def serve_distributed(settings: Settings, distributed: DistributedSettings | None = None) -> None:
     """`wf serve` in the distributed mode: the API and the relay, until SIGINT or SIGTERM."""
     from wfapp.serve import _warn_if_exposed, build_api, http_settings
 
     configure_logging(settings.log_level, settings.log_format)
     quiet_kafka_client_logs()
     container = Container(settings=providers.Object(settings))
-    runtime = await start_distributed_api(container, settings)
+    runtime = await start_distributed_api(container, settings, distributed)
     app = create_app(
         build_api(container), http_settings(settings), readiness=[database_check(container), runtime.readiness]
     )
@@ -124,12 +125,17 @@ async def serve_distributed(settings: Settings) -> None:
         await container.database().dispose()
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The stand-in for `wf serve` (distributed) and `wf worker`: `python -m wfapp.distributed serve|worker`."""
+    parser = argparse.ArgumentParser(prog="python -m wfapp.distributed", description="wf's distributed mode.")
+    parser.add_argument("command", choices=["serve", "worker"], help="the API with the relay, or a worker")
+    parser.add_argument("--health-port", help="port of a worker's /health and /health/ready (env WF_HEALTH_PORT)")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m wfapp.distributed serve|worker [--health-port N]`, settings from `WF_` variables."""
-    parser = argparse.ArgumentParser(prog="python -m wfapp.distributed")
-    parser.add_argument("command", choices=["serve", "worker"])
-    parser.add_argument("--health-port", help="port of the worker's /health and /health/ready (env WF_HEALTH_PORT)")
-    args = parser.parse_args(argv)
+    """Run `serve` or `worker` with settings from `WF_` variables; a bad one is one line and exit status 2."""
+    args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
         overrides = {"health_port": args.health_port} if args.health_port is not None else {}
@@ -137,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if not settings.distributed:
             raise SettingsError("WF_KAFKA_BOOTSTRAP_SERVERS is not set: the distributed mode needs a broker")
         if args.command == "serve":
-            asyncio.run(serve_distributed(settings))
+            asyncio.run(serve_distributed(settings, distributed))
         else:
             asyncio.run(run_worker(settings, distributed))
     except SettingsError as error:
