@@ -22,8 +22,8 @@ from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters_db.engine import create_database
 from wfapp import Settings, WorkflowService
 from wfcore.domain.ids import RunId
 
@@ -68,12 +68,13 @@ async def noop_agent() -> AsyncIterator[str]:
 
 
 async def floor_ms(agent_url: str, database: Path, steps: int, repetitions: int) -> float:
-    """One agent call plus one Core commit, `steps` times in a row: the per-step floor, p50."""
-    engine = create_async_engine(f"sqlite+aiosqlite:///{database}")
+    """One agent call plus one Core commit through the service's own database path, per step, p50."""
+    db = create_database(f"sqlite+aiosqlite:///{database}")
     table = sa.Table("floor", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("n", sa.Integer))
-    async with engine.begin() as connection:
+    async with db.connect() as connection:
         await connection.run_sync(table.metadata.create_all)
         await connection.execute(table.insert().values(id=1, n=0))
+        await connection.commit()
     samples = []
     async with aiohttp.ClientSession() as session:
         for _ in range(repetitions):
@@ -81,10 +82,11 @@ async def floor_ms(agent_url: str, database: Path, steps: int, repetitions: int)
             for step in range(steps):
                 async with session.post(agent_url, json={"input": {"step": step}}) as response:
                     await response.read()
-                async with engine.begin() as connection:
+                async with db.connect() as connection:
                     await connection.execute(table.update().where(table.c.id == 1).values(n=table.c.n + 1))
+                    await connection.commit()
             samples.append((time.perf_counter() - started) * 1000 / steps)
-    await engine.dispose()
+    await db.dispose()
     return statistics.median(samples)
 
 
