@@ -70,12 +70,12 @@ def parse(path: Path) -> list[Stage]:
         keyword = keyword.upper()
         rest = rest.strip()
         if keyword == "ARG" and not stages:
-            name, _, default = rest.partition("=")
-            args[name] = default
+            arg, _, default = rest.partition("=")
+            args[arg] = default
         elif keyword == "FROM":
             words = _ARG_REFERENCE.sub(lambda match: args.get(match[1] or match[2], ""), rest).split()
-            name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
-            stages.append(Stage(base=words[0], name=name, instructions=[]))
+            stage = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
+            stages.append(Stage(base=words[0], name=stage, instructions=[]))
         else:
             assert stages, f"{keyword} before any FROM"
             stages[-1].instructions.append(Instruction(keyword, rest))
