@@ -8,17 +8,8 @@ from typing import Any
 import attrs
 
 from adapters_http.server.converter import UNSET, Unset, structure
+from adapters_http.server.schemas import rules
 from adapters_http.server.schemas.common import doc
-from adapters_http.server.schemas.rules import (
-    ATTEMPTS_RULES,
-    BACKOFF_RULES,
-    DESCRIPTION_RULES,
-    MULTIPLIER_RULES,
-    NAME_RULES,
-    STATUSES_RULES,
-    TIMEOUT_RULES,
-    URL_RULES,
-)
 from wfcore.domain.agents import (
     DEFAULT_RETRY_STATUSES,
     Agent,
@@ -105,19 +96,22 @@ _AUTH_CONFIG_DOC = doc(
 class RetryConfig:
     """How a failed agent call is retried: exponential backoff with full jitter."""
 
-    max_attempts: int = attrs.field(default=3, metadata=doc("Tries in all, the first included.", **ATTEMPTS_RULES))
+    max_attempts: int = attrs.field(
+        default=3, metadata=doc("Tries in all, the first included.", **rules.ATTEMPTS_RULES)
+    )
     initial_backoff_ms: int = attrs.field(
-        default=500, metadata=doc("The backoff ceiling after the first failure.", **BACKOFF_RULES)
+        default=500, metadata=doc("The backoff ceiling after the first failure.", **rules.BACKOFF_RULES)
     )
     max_backoff_ms: int = attrs.field(
-        default=30_000, metadata=doc("The largest backoff ceiling, at least `initial_backoff_ms`.", **BACKOFF_RULES)
+        default=30_000,
+        metadata=doc("The largest backoff ceiling, at least `initial_backoff_ms`.", **rules.BACKOFF_RULES),
     )
     backoff_multiplier: float = attrs.field(
-        default=2.0, metadata=doc("How the ceiling grows with each failure.", **MULTIPLIER_RULES)
+        default=2.0, metadata=doc("How the ceiling grows with each failure.", **rules.MULTIPLIER_RULES)
     )
     retry_on_status: list[int] = attrs.field(
         factory=lambda: list(DEFAULT_RETRY_STATUSES),
-        metadata=doc("HTTP statuses that are worth another try.", **STATUSES_RULES),
+        metadata=doc("HTTP statuses that are worth another try.", **rules.STATUSES_RULES),
     )
 
     def to_policy(self) -> RetryPolicy:
@@ -144,15 +138,15 @@ class RetryConfig:
 class AgentCreate:
     """The body of `POST /api/v1/agents`."""
 
-    name: str = attrs.field(metadata=doc("Unique among agents that are not deleted.", **NAME_RULES))
-    url: str = attrs.field(metadata=doc("Absolute http(s) URL; each step attempt is a POST to it.", **URL_RULES))
+    name: str = attrs.field(metadata=doc("Unique among agents that are not deleted.", **rules.NAME_RULES))
+    url: str = attrs.field(metadata=doc("Absolute http(s) URL; each step attempt is a POST to it.", **rules.URL_RULES))
     health_url: str | None = attrs.field(
-        default=None, metadata=doc("Default: `url` with its path set to /health.", **URL_RULES)
+        default=None, metadata=doc("Default: `url` with its path set to /health.", **rules.URL_RULES)
     )
-    description: str | None = attrs.field(default=None, metadata=doc("What the agent does.", **DESCRIPTION_RULES))
+    description: str | None = attrs.field(default=None, metadata=doc("What the agent does.", **rules.DESCRIPTION_RULES))
     auth_type: AuthType = attrs.field(default=AuthType.NONE, metadata=doc("How calls authenticate."))
     auth_config: dict[str, Any] | None = attrs.field(default=None, metadata=_AUTH_CONFIG_DOC)
-    timeout_ms: int = attrs.field(default=30_000, metadata=doc("Timeout of each attempt.", **TIMEOUT_RULES))
+    timeout_ms: int = attrs.field(default=30_000, metadata=doc("Timeout of each attempt.", **rules.TIMEOUT_RULES))
     retry_config: RetryConfig = attrs.field(factory=RetryConfig, metadata=doc("The retry policy of calls."))
     status: AgentStatus = attrs.field(default=AgentStatus.ACTIVE, metadata=doc("Only active agents take steps."))
 
@@ -178,17 +172,19 @@ class AgentUpdate:
     sent back as `***` keeps the stored secret. `retry_config` replaces the whole policy (defaults fill in).
     """
 
-    name: str | Unset = attrs.field(default=UNSET, metadata=doc("Unique among agents.", **NAME_RULES))
-    url: str | Unset = attrs.field(default=UNSET, metadata=doc("Absolute http(s) URL.", **URL_RULES))
+    name: str | Unset = attrs.field(default=UNSET, metadata=doc("Unique among agents.", **rules.NAME_RULES))
+    url: str | Unset = attrs.field(default=UNSET, metadata=doc("Absolute http(s) URL.", **rules.URL_RULES))
     health_url: str | Unset | None = attrs.field(
-        default=UNSET, metadata=doc("null: derive it from `url`.", **URL_RULES)
+        default=UNSET, metadata=doc("null: derive it from `url`.", **rules.URL_RULES)
     )
     description: str | Unset | None = attrs.field(
-        default=UNSET, metadata=doc("What the agent does.", **DESCRIPTION_RULES)
+        default=UNSET, metadata=doc("What the agent does.", **rules.DESCRIPTION_RULES)
     )
     auth_type: AuthType | Unset = attrs.field(default=UNSET, metadata=doc("How calls authenticate."))
     auth_config: dict[str, Any] | Unset | None = attrs.field(default=UNSET, metadata=_AUTH_CONFIG_DOC)
-    timeout_ms: int | Unset = attrs.field(default=UNSET, metadata=doc("Timeout of each attempt.", **TIMEOUT_RULES))
+    timeout_ms: int | Unset = attrs.field(
+        default=UNSET, metadata=doc("Timeout of each attempt.", **rules.TIMEOUT_RULES)
+    )
     retry_config: RetryConfig | Unset = attrs.field(default=UNSET, metadata=doc("The retry policy of calls."))
     status: AgentStatus | Unset = attrs.field(default=UNSET, metadata=doc("Only active agents take steps."))
 

@@ -8,17 +8,8 @@ from typing import Any
 import attrs
 
 from adapters_http.server.converter import unstructure
+from adapters_http.server.schemas import rules
 from adapters_http.server.schemas.common import doc
-from adapters_http.server.schemas.rules import (
-    ATTEMPTS_RULES,
-    BACKOFF_RULES,
-    DESCRIPTION_RULES,
-    MULTIPLIER_RULES,
-    NAME_RULES,
-    STATUSES_RULES,
-    STEP_ID_RULES,
-    TIMEOUT_RULES,
-)
 from wfcore.domain.workflows import (
     OnFailure,
     StepDefinition,
@@ -35,18 +26,18 @@ from wfcore.use_cases.workflows import ValidationReport
 class StepRetryBody:
     """A step's override of its agent's retry policy; fields left out keep the agent's values."""
 
-    max_attempts: int | None = attrs.field(default=None, metadata=doc("Tries in all.", **ATTEMPTS_RULES))
+    max_attempts: int | None = attrs.field(default=None, metadata=doc("Tries in all.", **rules.ATTEMPTS_RULES))
     initial_backoff_ms: int | None = attrs.field(
-        default=None, metadata=doc("The first backoff ceiling.", **BACKOFF_RULES)
+        default=None, metadata=doc("The first backoff ceiling.", **rules.BACKOFF_RULES)
     )
     max_backoff_ms: int | None = attrs.field(
-        default=None, metadata=doc("The largest backoff ceiling.", **BACKOFF_RULES)
+        default=None, metadata=doc("The largest backoff ceiling.", **rules.BACKOFF_RULES)
     )
     backoff_multiplier: float | None = attrs.field(
-        default=None, metadata=doc("Growth of the ceiling.", **MULTIPLIER_RULES)
+        default=None, metadata=doc("Growth of the ceiling.", **rules.MULTIPLIER_RULES)
     )
     retry_on_status: list[int] | None = attrs.field(
-        default=None, metadata=doc("Statuses worth another try.", **STATUSES_RULES)
+        default=None, metadata=doc("Statuses worth another try.", **rules.STATUSES_RULES)
     )
 
     def to_retry(self) -> StepRetry:
@@ -63,7 +54,7 @@ class StepRetryBody:
 class StepBody:
     """One step: a call to an agent with a templated input."""
 
-    id: str = attrs.field(metadata=doc("Unique in the workflow.", **STEP_ID_RULES))
+    id: str = attrs.field(metadata=doc("Unique in the workflow.", **rules.STEP_ID_RULES))
     agent: str = attrs.field(metadata=doc("The name or id of an active agent."))
     input: Any = attrs.field(
         default=None,
@@ -73,7 +64,9 @@ class StepBody:
     )
     depends_on: list[str] = attrs.field(factory=list, metadata=doc("Ids of the steps that must finish first."))
     when: str | None = attrs.field(default=None, metadata=doc("A JMESPath condition; falsy skips the step."))
-    timeout_ms: int | None = attrs.field(default=None, metadata=doc("Overrides the agent's timeout.", **TIMEOUT_RULES))
+    timeout_ms: int | None = attrs.field(
+        default=None, metadata=doc("Overrides the agent's timeout.", **rules.TIMEOUT_RULES)
+    )
     retry: StepRetryBody | None = attrs.field(default=None, metadata=doc("Overrides the agent's retry policy."))
     on_failure: OnFailure = attrs.field(
         default=OnFailure.FAIL, metadata=doc("fail: the run fails; continue: dependants still run.")
@@ -96,11 +89,13 @@ class StepBody:
 class WorkflowBody:
     """A workflow definition: the body of create, update and validate; stored exactly as sent."""
 
-    name: str = attrs.field(metadata=doc("Unique among workflows that are not deleted.", **NAME_RULES))
+    name: str = attrs.field(metadata=doc("Unique among workflows that are not deleted.", **rules.NAME_RULES))
     steps: list[StepBody] = attrs.field(
         metadata=doc("The steps, forming an acyclic graph (500 at most by default).", minItems=1)
     )
-    description: str | None = attrs.field(default=None, metadata=doc("What the workflow does.", **DESCRIPTION_RULES))
+    description: str | None = attrs.field(
+        default=None, metadata=doc("What the workflow does.", **rules.DESCRIPTION_RULES)
+    )
     input_schema: dict[str, Any] | None = attrs.field(
         default=None, metadata=doc("A JSON Schema every run's input must match.")
     )
