@@ -34,8 +34,19 @@ class Asset:
     operation_id: str
 
 
+def swagger_ui_files() -> Path | None:
+    """The folder of Swagger UI's files (from `swagger-ui-bundle`), or None when the package is missing."""
+    try:
+        module = importlib.import_module("swagger_ui_bundle")
+    except ModuleNotFoundError:
+        return None
+    return Path(str(module.swagger_ui_path))
+
+
 def _assets() -> tuple[Asset, ...]:
-    swagger = Path(str(importlib.import_module("swagger_ui_bundle").swagger_ui_path))
+    # Without the package, its files are 404s saying so, rather than an app that does not start.
+    swagger = swagger_ui_files() or Path("swagger-ui-bundle is not installed")
+    redoc = ASSETS / "redoc"
     return (
         Asset(
             "swagger-ui-bundle.js", swagger / "swagger-ui-bundle.js", JS, "Swagger UI's script", "getSwaggerUiScript"
@@ -44,12 +55,16 @@ def _assets() -> tuple[Asset, ...]:
             "swagger-ui.css", swagger / "swagger-ui.css", "text/css", "Swagger UI's style sheet", "getSwaggerUiStyle"
         ),
         Asset("favicon-32x32.png", swagger / "favicon-32x32.png", "image/png", "The pages' icon", "getDocsIcon"),
-        Asset("redoc.standalone.js", ASSETS / "redoc" / "redoc.standalone.js", JS, "ReDoc's script", "getRedocScript"),
+        Asset("redoc.standalone.js", redoc / "redoc.standalone.js", JS, "ReDoc's script", "getRedocScript"),
     )
 
 
 def _file(path: Path, media_type: str) -> Handler:
+    present = path.is_file()
+
     async def serve(request: web.Request) -> web.StreamResponse:
+        if not present:
+            raise web.HTTPNotFound()
         return web.FileResponse(path, headers={"Content-Type": media_type, "Cache-Control": "public, max-age=3600"})
 
     return serve
