@@ -6,11 +6,12 @@ import base64
 import uuid
 
 from e2e.execution.recording_agent import RecordingAgent, sleeping
-from e2e.execution.service_api import Wf, attempts_of, body_of, step
+from e2e.execution.service_api import Json, Wf, attempts_of, body_of, step
 from fixtures.agents import DemoAgent
 from wfapp import __version__
 
-AUTHS = {
+# Each agent's auth settings, and the auth headers its calls must carry (and no other).
+AUTHS: dict[str, tuple[Json, dict[str, str]]] = {
     "plain": ({"auth_type": "none"}, {}),
     "bearer": ({"auth_type": "bearer", "auth_config": {"token": "t0ken-abc"}}, {"authorization": "Bearer t0ken-abc"}),
     "basic": (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 
-from e2e.execution.service_api import RUNS, Wf, body_of, step
+from e2e.execution.service_api import RUNS, Json, Wf, body_of, step
 from fixtures.agents import DemoAgent
 
 CONCURRENT_EXECUTES = 50
@@ -39,7 +39,8 @@ async def test_an_idempotency_key_reused_with_another_body_is_a_422(wf: Wf) -> N
     workflow = await wf.workflow(step("only", "echo"))
     headers = {"Idempotency-Key": "nightly-2024-05-01"}
     first = await body_of(await wf.execute(workflow["id"], {"n": 1}, headers=headers), 202)
-    for other_body in ({"input": {"n": 2}}, {"input": {}}, {"input": {"n": 1}, "version": 2}):
+    other_bodies: list[Json] = [{"input": {"n": 2}}, {"input": {}}, {"input": {"n": 1}, "version": 2}]
+    for other_body in other_bodies:
         response = await wf.client.post(f"/api/v1/workflows/{workflow['id']}/execute", json=other_body, headers=headers)
         problem = await body_of(response, 422)
         assert response.content_type == "application/problem+json"
