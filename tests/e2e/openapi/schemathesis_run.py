@@ -13,7 +13,14 @@ from typing import Any
 import attrs
 import schemathesis
 from schemathesis.engine import Status, from_schema
-from schemathesis.engine.events import EngineFinished, FatalError, NonFatalError, ScenarioFinished
+from schemathesis.engine.events import (
+    EngineFinished,
+    FatalError,
+    NonFatalError,
+    PhaseFinished,
+    PhaseStarted,
+    ScenarioFinished,
+)
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance", "negative_data_rejection")
 
@@ -39,6 +46,8 @@ class FuzzReport:
     operations: set[str] = attrs.field(factory=set)
     failures: list[str] = attrs.field(factory=list)
     errors: list[str] = attrs.field(factory=list)
+    seconds: dict[str, float] = attrs.field(factory=dict)
+    """How long each phase took."""
 
 
 def _config(checks: Sequence[str], max_examples: int, seed: int, exclusions: Sequence[Exclusion]) -> dict[str, Any]:
@@ -70,8 +79,14 @@ def run_schemathesis(
     config = schemathesis.Config.from_dict(_config(checks, max_examples, seed, exclusions))
     schema = schemathesis.openapi.from_url(schema_url, config=config)
     report = FuzzReport(seed=seed)
+    started: dict[str, float] = {}
     for event in from_schema(schema).execute():
-        if isinstance(event, ScenarioFinished) and event.is_test_scenario:
+        if isinstance(event, PhaseStarted):
+            started[event.phase.name.value] = event.timestamp
+        elif isinstance(event, PhaseFinished):
+            name = event.phase.name.value
+            report.seconds[name] = round(event.timestamp - started.get(name, event.timestamp), 1)
+        elif isinstance(event, ScenarioFinished) and event.is_test_scenario:
             _record(report, event)
         elif isinstance(event, NonFatalError):
             report.errors.append(f"{event.label}: {event.info.format()}")
