@@ -54,10 +54,16 @@ class Worker:
         return True
 
     async def _drive(self, execution: RunExecution) -> None:
+        run_id = execution.run.id
         try:
-            await execution.drive()
+            current: RunExecution | None = execution
+            while current is not None:
+                await current.drive()
+                # A retry committed while this worker still held the run found it busy and its notice was
+                # dropped: take the run again now, not at the next sweep (None when finished or held elsewhere).
+                current = None if self._stopping else await self.engine.claim(run_id)
         except Exception:
-            log.exception("run %s stopped on an unexpected error; it is picked up again by a sweep", execution.run.id)
+            log.exception("run %s stopped on an unexpected error; it is picked up again by a sweep", run_id)
         finally:
             self._semaphore().release()
 
