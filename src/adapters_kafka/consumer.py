@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeAlias
 
 import attrs
@@ -86,13 +86,13 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         *,
         consumer_factory: Callable[..., AIOKafkaConsumer] = create_group_consumer,
         buffer_limit: int | None = None,
-        backoff: Backoff | None = None,
+        offer_backoff: Backoff | None = None,
     ) -> None:
         self._settings = settings
         self._taker = taker
         self._consumer_factory = consumer_factory
         self._buffer_limit = buffer_limit or max(1, taker.concurrency)
-        self._backoff = backoff or Backoff(initial=0.05, cap=2.0)
+        self._offer_backoff = offer_backoff or Backoff(initial=0.05, cap=2.0)
         self._consumer: AIOKafkaConsumer | None = None
         self._buffer: deque[Record] = deque()
         self._offsets = _Offsets()
@@ -103,6 +103,11 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         self._tasks: list[asyncio.Task[None]] = []
         self.claimed = 0
         """Records whose run this worker claimed (for tests and metrics)."""
+
+    @property
+    def started(self) -> bool:
+        """Whether it is consuming (started, not stopped)."""
+        return self._consumer is not None and bool(self._tasks) and not self._stopping
 
     @property
     def consumer(self) -> AIOKafkaConsumer:
@@ -143,26 +148,34 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self._consumer.stop()
             self._consumer = None
 
+    async def _forever(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
+        """Call `step` until stopped; an error is logged and retried with backoff, never ends the loop."""
+        backoff = Backoff(initial=0.05, cap=2.0)
+        while not self._stopping:
+            try:
+                await step()
+            except Exception as error:
+                delay = backoff.next_delay()
+                log.warning("%s failed (%r); trying again in %.2f s", what, error, delay)
+                await asyncio.sleep(delay)
+            else:
+                backoff.reset()
+
     # The poll task
 
     async def _poll(self) -> None:
+        await self._forever("fetching runs", self._poll_once)
+
+    async def _poll_once(self) -> None:
         consumer = self.consumer
-        while not self._stopping:
-            room = self._buffer_limit - len(self._buffer)
-            full = room <= 0 or self._taker.in_flight >= self._taker.concurrency
-            self._pace(consumer, paused=full)
-            try:
-                batches = await consumer.getmany(
-                    timeout_ms=PAUSED_POLL_MS if full else IDLE_POLL_MS, max_records=max(room, 1)
-                )
-            except KafkaError as error:
-                log.warning("fetching runs failed (%s); polling again", error)
-                await asyncio.sleep(self._backoff.next_delay())
-                continue
-            for records in batches.values():
-                self._buffer.extend(records)
-            if self._buffer:
-                self._buffered.set()
+        room = self._buffer_limit - len(self._buffer)
+        full = room <= 0 or self._taker.in_flight >= self._taker.concurrency
+        self._pace(consumer, paused=full)
+        batches = await consumer.getmany(timeout_ms=PAUSED_POLL_MS if full else IDLE_POLL_MS, max_records=max(room, 1))
+        for records in batches.values():
+            self._buffer.extend(records)
+        if self._buffer:
+            self._buffered.set()
 
     def _pace(self, consumer: AIOKafkaConsumer, *, paused: bool) -> None:
         assigned = consumer.assignment()
@@ -174,19 +187,27 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
     # The feed task
 
     async def _feed(self) -> None:
-        while not self._stopping:
-            if not self._buffer:
+        await self._forever("offering runs", self._feed_once)
+
+    async def _feed_once(self) -> None:
+        if not self._buffer:
+            await self._commit_quietly()
+            self._buffered.clear()
+            await self._buffered.wait()
+            return
+        record = self._buffer.popleft()
+        epoch = self._epoch
+        try:
+            taken = await self._take(record)
+        except BaseException:
+            if epoch == self._epoch:
+                self._buffer.appendleft(record)  # not answered: it must not be skipped
+            raise
+        if taken and epoch == self._epoch:
+            self._offsets.advance(record)
+            self._since_commit += 1
+            if not self._buffer or self._since_commit >= COMMIT_EVERY:
                 await self._commit_quietly()
-                self._buffered.clear()
-                await self._buffered.wait()
-                continue
-            record = self._buffer.popleft()
-            epoch = self._epoch
-            if await self._take(record) and epoch == self._epoch:
-                self._offsets.advance(record)
-                self._since_commit += 1
-                if not self._buffer or self._since_commit >= COMMIT_EVERY:
-                    await self._commit_quietly()
 
     async def _take(self, record: Record) -> bool:
         """Offer the record's run until the offer is answered; False when stopping or the record was revoked."""
@@ -202,11 +223,11 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             try:
                 claimed = await self._taker.offer(message.run_id)
             except Exception as error:
-                delay = self._backoff.next_delay()
+                delay = self._offer_backoff.next_delay()
                 log.warning("could not take run %s (%s); trying again in %.2f s", message.run_id, error, delay)
                 await asyncio.sleep(delay)
                 continue
-            self._backoff.reset()
+            self._offer_backoff.reset()
             if claimed:
                 self.claimed += 1
                 log.debug("claimed run %s %s request %s", message.run_id, where, message.request_id or "-")

@@ -11,9 +11,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
 
 from adapters_kafka.backoff import Backoff
 from adapters_kafka.clients import create_broadcast_consumer
@@ -72,16 +72,19 @@ class CancelListener:
         while True:
             try:
                 batches = await consumer.getmany(timeout_ms=POLL_MS)
-            except KafkaError as error:
-                log.warning("reading cancels failed (%s); the lease renewal still sees them", error)
+                for records in batches.values():
+                    for record in records:
+                        self._handle(record)
+            except Exception as error:
+                log.warning("reading cancels failed (%r); the lease renewal still sees them", error)
                 await asyncio.sleep(backoff.next_delay())
                 continue
             backoff.reset()
-            for records in batches.values():
-                for record in records:
-                    where = f"({record.topic}[{record.partition}]@{record.offset})"
-                    message = decode(record.value, record.headers, where=where)
-                    if message is not None and message.kind is DispatchKind.CANCEL:
-                        self.received += 1
-                        log.info("cancel of run %s received (request %s)", message.run_id, message.request_id or "-")
-                        self._cancel(message.run_id)
+
+    def _handle(self, record: Any) -> None:
+        where = f"({record.topic}[{record.partition}]@{record.offset})"
+        message = decode(record.value, record.headers, where=where)
+        if message is not None and message.kind is DispatchKind.CANCEL:
+            self.received += 1
+            log.info("cancel of run %s received (request %s)", message.run_id, message.request_id or "-")
+            self._cancel(message.run_id)

@@ -37,7 +37,7 @@ class Publisher(Protocol):
 
 @attrs.define
 class RelayStats:
-    """Counters for metrics: messages published, and publish attempts that failed."""
+    """Counters for metrics: messages published, and publish attempts the broker failed (not database errors)."""
 
     published: int = 0
     publish_failures: int = 0
@@ -95,7 +95,10 @@ class OutboxRelay:
             try:
                 moved = await self.relay_once()
             except Exception as error:
-                self._failed(error)
+                if self.backoff.failures == 0:
+                    log.warning("could not relay dispatches (%s); retrying with backoff", error)
+                else:
+                    log.debug("relaying dispatches failed again: %s", error)
                 await asyncio.sleep(self.backoff.next_delay())
                 continue
             if self.backoff.failures:
@@ -113,8 +116,11 @@ class OutboxRelay:
             return 0
         try:
             await self.publisher.publish(list(batch.values()))
-        except Exception:
+        except Exception as error:
             self._scan_due = True  # the notified dispatches are in the outbox: the scan finds them again
+            self.stats.publish_failures += 1
+            if self.on_publish_failure is not None:
+                self.on_publish_failure(error)
             raise
         async with self.uow() as uow:
             await uow.outbox.mark_sent(list(batch))
@@ -163,12 +169,3 @@ class OutboxRelay:
             await asyncio.wait_for(self._wake.wait(), self.scan_interval)
         except TimeoutError:
             self._scan_due = True
-
-    def _failed(self, error: Exception) -> None:
-        self.stats.publish_failures += 1
-        if self.backoff.failures == 0:
-            log.warning("could not relay dispatches to the broker (%s); retrying with backoff", error)
-        else:
-            log.debug("relaying dispatches failed again: %s", error)
-        if self.on_publish_failure is not None:
-            self.on_publish_failure(error)

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from adapters_http.server import ReadinessCheck, ReadinessResult
 from adapters_kafka.clients import probe_broker
+from adapters_kafka.consumer import RunConsumer
 from adapters_kafka.settings import KafkaSettings
 from wfapp.version import __version__
 
@@ -31,6 +32,18 @@ def kafka_readiness_check(kafka: KafkaSettings) -> ReadinessCheck:
         return ReadinessResult(name="broker", ok=True, detail=f"{brokers} brokers", latency_ms=_ms(started))
 
     return broker
+
+
+def consumer_readiness_check(consumer: RunConsumer) -> ReadinessCheck:
+    """A readiness check named `consumer`: is this worker taking runs from the runs topic?"""
+
+    async def check() -> ReadinessResult:
+        if not consumer.started:
+            return ReadinessResult(name="consumer", ok=False, detail="not consuming the runs topic yet", latency_ms=0.0)
+        partitions = len(consumer.consumer.assignment())
+        return ReadinessResult(name="consumer", ok=True, detail=f"{partitions} partitions assigned", latency_ms=0.0)
+
+    return check
 
 
 def _ms(started: float) -> float:

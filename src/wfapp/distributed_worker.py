@@ -22,7 +22,7 @@ from adapters_kafka.consumer import RunConsumer
 from adapters_kafka.control import CancelListener
 from adapters_kafka.settings import KafkaSettings
 from wfapp.container import Container
-from wfapp.distributed_health import HealthServer, kafka_readiness_check
+from wfapp.distributed_health import HealthServer, consumer_readiness_check, kafka_readiness_check
 from wfapp.distributed_logs import quiet_kafka_client_logs
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings
 from wfapp.distributed_sweep import Sweep
@@ -54,7 +54,11 @@ class WorkerProcess:
         )
         self.health: HealthServer | None = None
         if distributed.health_port:
-            checks = [database_check(self.container), kafka_readiness_check(self.kafka)]
+            checks = [
+                database_check(self.container),
+                kafka_readiness_check(self.kafka),
+                consumer_readiness_check(self.runs),
+            ]
             self.health = HealthServer(settings.host, distributed.health_port, checks)
         self._tasks: list[asyncio.Task[None]] = []
 
