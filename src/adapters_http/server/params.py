@@ -6,7 +6,7 @@ import enum
 import re
 import typing
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -100,9 +100,13 @@ def _convert(type_: Any, text: str) -> Any:
         try:
             if not _RFC3339.fullmatch(text):
                 raise ValueError(text)
-            return datetime.fromisoformat(text.upper())
+            moment = datetime.fromisoformat(text.upper())
         except ValueError:
             raise FieldError("must be an RFC 3339 date-time, such as 2030-01-31T12:00:00Z") from None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first moment a datetime holds
+            raise FieldError("must be a time between years 1 and 9999 in UTC", "range") from None
     if isinstance(type_, type) and issubclass(type_, enum.Enum):
         choices = [member.value for member in type_]
         if text not in choices:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from e2e.openapi.conftest import Client
+from fixtures.service import RunningService
 
 AGENT = {"name": "writer", "url": "http://127.0.0.1:9/call"}
 
@@ -71,3 +72,31 @@ async def test_ids_are_hyphenated_uuids(docs_client: Client, text: str) -> None:
     response = await docs_client.get("/api/v1/runs", params={"workflow_id": text})
     errors = await errors_of(response.status, await response.json())
     assert errors[0]["loc"] == ["query", "workflow_id"]
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("created_after=0001-01-01T00:00:00%2B14:00", "created_after"),
+        ("created_before=9999-12-31T23:59:59-14:00", "created_before"),
+    ],
+)
+async def test_times_beyond_the_datetime_range_are_a_422(service: RunningService, query: str, name: str) -> None:
+    response = await service.client.get(f"/api/v1/runs?{query}")
+    errors = await errors_of(response.status, await response.json())
+    assert errors == [
+        {"loc": ["query", name], "msg": "must be a time between years 1 and 9999 in UTC", "type": "range"}
+    ]
+
+
+async def test_a_version_beyond_32_bits_names_no_version(service: RunningService) -> None:
+    client = service.client
+    await client.post("/api/v1/agents", json=AGENT)
+    created = await client.post("/api/v1/workflows", json={"name": "w", "steps": [{"id": "s", "agent": "writer"}]})
+    workflow_id = (await created.json())["id"]
+    response = await client.get(f"/api/v1/workflows/{workflow_id}?version={2**31}")
+    errors = await errors_of(response.status, await response.json())
+    assert errors[0]["loc"] == ["query", "version"]
+    assert (await client.get(f"/api/v1/workflows/{workflow_id}?version={2**31 - 1}")).status == 404
+    execute = await client.post(f"/api/v1/workflows/{workflow_id}/execute", json={"version": 2**40})
+    assert execute.status == 404

@@ -11,6 +11,7 @@ from datetime import datetime
 import attrs
 
 from adapters_http.server.schemas.common import doc
+from adapters_http.server.schemas.rules import VERSION_RULES
 from wfcore.domain.agents import AgentStatus
 from wfcore.domain.audit import EntityType
 from wfcore.domain.ids import WorkflowId
@@ -68,7 +69,7 @@ class WorkflowListQuery(PageQuery):
 
 @attrs.frozen
 class WorkflowVersionQuery:
-    version: int | None = attrs.field(default=None, metadata=doc("A version other than the latest.", minimum=1))
+    version: int | None = attrs.field(default=None, metadata=doc("A version other than the latest.", **VERSION_RULES))
 
 
 @attrs.frozen

@@ -25,3 +25,5 @@ ATTEMPTS_RULES: Final[Rules] = {"minimum": 1, "maximum": 10}
 BACKOFF_RULES: Final[Rules] = {"minimum": 0, "maximum": 3_600_000}
 MULTIPLIER_RULES: Final[Rules] = {"minimum": 1.0, "maximum": 10.0}
 STATUSES_RULES: Final[Rules] = {"items": {"type": "integer", "minimum": 100, "maximum": 599}}
+VERSION_RULES: Final[Rules] = {"minimum": 1, "maximum": 2**31 - 1}
+"""Version numbers are 32-bit in the database: a larger one names no version."""

@@ -10,6 +10,7 @@ import attrs
 
 from adapters_http.server.converter import unstructure
 from adapters_http.server.schemas.common import doc
+from adapters_http.server.schemas.rules import VERSION_RULES
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunError, RunStatus, StepAttempt, StepError, StepExecution, StepStatus
@@ -23,7 +24,9 @@ class ExecuteBody:
     """The body of `POST /api/v1/workflows/{workflow_id}/execute` (optional: an empty input by default)."""
 
     input: Any = attrs.field(factory=dict, metadata=doc("The run's input, checked against the input_schema."))
-    version: int | None = attrs.field(default=None, metadata=doc("The version to run; default: the latest."))
+    version: int | None = attrs.field(
+        default=None, metadata=doc("The version to run; default: the latest.", **VERSION_RULES)
+    )
 
     def to_command(self, workflow_id: WorkflowId, idempotency_key: str | None, actor: Actor) -> ExecuteWorkflow:
         return ExecuteWorkflow(
