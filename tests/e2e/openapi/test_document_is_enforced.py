@@ -100,3 +100,14 @@ async def test_a_version_beyond_32_bits_names_no_version(service: RunningService
     assert (await client.get(f"/api/v1/workflows/{workflow_id}?version={2**31 - 1}")).status == 404
     execute = await client.post(f"/api/v1/workflows/{workflow_id}/execute", json={"version": 2**40})
     assert execute.status == 404
+
+
+async def test_a_last_event_id_beyond_64_bits_replays_the_stream(service: RunningService) -> None:
+    client = service.client
+    await client.post("/api/v1/agents", json=AGENT)
+    created = await client.post("/api/v1/workflows", json={"name": "w", "steps": [{"id": "s", "agent": "writer"}]})
+    run = await (await client.post(f"/api/v1/workflows/{(await created.json())['id']}/execute")).json()
+    await client.post(f"/api/v1/runs/{run['id']}/cancel")
+    response = await client.get(f"/api/v1/runs/{run['id']}/events", headers={"Last-Event-ID": "9" * 25})
+    assert response.status == 200
+    assert "event: run_created\n" in await response.text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import attrs
 from aiohttp import web
@@ -19,7 +20,9 @@ from wfcore.use_cases.runs import RunQueries
 log = logging.getLogger(__name__)
 
 LAST_EVENT_ID = HeaderParameter(
-    "Last-Event-ID", "The `seq` of the last event heard: the stream resumes after it. Other values are ignored."
+    "Last-Event-ID",
+    "The `seq` of the last event heard: the stream resumes after it. A value that is not a seq "
+    "(1-18 digits) is ignored.",
 )
 
 
@@ -27,10 +30,16 @@ def _sse(event: RunEvent) -> bytes:
     return sse_frame(ServerSentEvent.from_entry(EventResponse.from_event(event))).encode()
 
 
+_SEQ = re.compile(r"[0-9]{1,18}")
+
+
 def _resume_after(request: web.Request) -> int:
-    """Where a reconnecting client left off (its `Last-Event-ID`), else the start of the log."""
+    """Where a reconnecting client left off (its `Last-Event-ID`), else the start of the log.
+
+    Only a number that can be a `seq` (at most 18 digits, within a database's 64-bit integers) counts.
+    """
     last = request.headers.get("Last-Event-ID", "")
-    return int(last) if last.isascii() and last.isdigit() else 0
+    return int(last) if _SEQ.fullmatch(last) else 0
 
 
 @attrs.frozen
