@@ -64,9 +64,17 @@ class SchemaRegistry:
     """Builds schemas, collecting the named ones for `components/schemas`."""
 
     components: dict[str, JsonSchema] = attrs.field(factory=dict)
+    _named: dict[str, Any] = attrs.field(factory=dict)
 
     def ref(self, name: str) -> JsonSchema:
         return {"$ref": f"#/components/schemas/{name}"}
+
+    def _claim(self, name: str, type_: Any) -> bool:
+        """Whether `name` is new; two types of one name would make one schema say the wrong thing."""
+        owner = self._named.setdefault(name, type_)
+        if owner != type_:
+            raise TypeError(f"{type_!r} and {owner!r} would both be the schema {name!r}")
+        return name not in self.components
 
     def schema_of(self, type_: Any) -> JsonSchema:
         """The schema of a Python type: a primitive, `Any`, a list, a dict, a union, an enum or an attrs class."""
@@ -106,7 +114,7 @@ class SchemaRegistry:
 
     def _enum(self, enum_type: type[enum.Enum]) -> JsonSchema:
         name = enum_type.__name__
-        if name not in self.components:
+        if self._claim(name, enum_type):
             schema: JsonSchema = {"type": "string", "enum": [member.value for member in enum_type]}
             text = description_of(enum_type)
             if text:
@@ -116,7 +124,7 @@ class SchemaRegistry:
 
     def _object(self, type_: Any) -> JsonSchema:
         name = _type_name(type_)
-        if name not in self.components:
+        if self._claim(name, type_):
             self.components[name] = {}  # a placeholder, so that a class that refers to itself terminates
             self.components[name] = self.object_schema(type_)
         return self.ref(name)
