@@ -366,7 +366,7 @@ async def run(args: Any) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         async with service(args, folder) as (processes, database_url, bootstrap, agent):
-            database = create_async_engine(database_url, poolclass=NullPool)
+            database = create_async_engine(database_url, pool_size=2)
             async with database.begin() as connection:
                 await connection.exec_driver_sql("CREATE TABLE bench_floor (id int PRIMARY KEY, n int)")
                 await connection.exec_driver_sql("INSERT INTO bench_floor VALUES (1, 0)")
