@@ -13,6 +13,7 @@ from adapters_db.unit_of_work import SqlUnitOfWorkFactory
 from adapters_http.client import AgentClientSettings, HttpAgentInvoker
 from adapters_memory.dispatcher import InProcessDispatcher
 from adapters_memory.system import SystemClock, UuidGenerator
+from adapters_prometheus import Metrics
 from wfapp.secrets import secret_box_for
 from wfapp.settings import Settings
 from wfapp.version import __version__
@@ -58,17 +59,20 @@ class Container(containers.DeclarativeContainer):
         HttpAgentInvoker, settings=providers.Callable(agent_client_settings, settings), clock=clock
     )
 
+    metrics = providers.Singleton(Metrics)
+
     agents = providers.Singleton(AgentRegistry, services=services, invoker=invoker)
     workflows = providers.Singleton(WorkflowCatalog, services=services)
     execute = providers.Singleton(ExecuteWorkflowHandler, services=services, dispatcher=dispatcher)
     runs = providers.Singleton(RunQueries, services=services)
-    run_commands = providers.Singleton(RunCommands, services=services, dispatcher=dispatcher)
+    run_commands = providers.Singleton(RunCommands, services=services, dispatcher=dispatcher, telemetry=metrics)
     audit = providers.Singleton(AuditQueries, services=services)
 
     engine = providers.Singleton(
         RunEngine,
         services=services,
         invoker=invoker,
+        telemetry=metrics,
         settings=providers.Callable(
             lambda settings: EngineSettings(owner=worker_name(), lease_seconds=settings.lease_seconds), settings
         ),

@@ -12,13 +12,13 @@ from aiohttp import web
 from dependency_injector import providers
 
 from adapters_http.server import Api, HttpSettings, create_app
-from wfapp.version import __version__
 from wfapp.container import Container
 from wfapp.logs import configure_logging
 from wfapp.migration import upgrade_to_head
 from wfapp.readiness import database_check
 from wfapp.runtime import EmbeddedWorkers
 from wfapp.settings import Settings
+from wfapp.version import __version__
 
 log = logging.getLogger("wf.serve")
 

@@ -1,0 +1,98 @@
+"""The metrics of contract §6, in one registry per process.
+
+Run and step metrics come from the engine's `Telemetry` announcements, made after each commit, so a
+metric never counts what was not durably recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from wfcore.domain.events import EventType, RunEvent
+from wfcore.domain.runs import Run, StepExecution
+
+_FINISHED = {
+    EventType.RUN_SUCCEEDED: "succeeded",
+    EventType.RUN_FAILED: "failed",
+    EventType.RUN_CANCELLED: "cancelled",
+}
+_SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class Metrics:
+    """Every metric wf exports. Implements `wfcore.ports.telemetry.Telemetry`."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "wf_http_requests", "HTTP requests served", ["method", "route", "status"], registry=self.registry
+        )
+        self.http_latency = Histogram(
+            "wf_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=_SECONDS,
+            registry=self.registry,
+        )
+        self.runs_started = Counter("wf_runs_started", "Runs a worker started", registry=self.registry)
+        self.runs_finished = Counter("wf_runs_finished", "Runs finished, by status", ["status"], registry=self.registry)
+        self.runs_in_progress = Gauge("wf_runs_in_progress", "Runs this process is executing", registry=self.registry)
+        self.run_duration = Histogram(
+            "wf_run_seconds", "From start to finish of a run", ["status"], buckets=_SECONDS, registry=self.registry
+        )
+        self.step_duration = Histogram(
+            "wf_step_seconds", "From start to finish of a step", ["status"], buckets=_SECONDS, registry=self.registry
+        )
+        self.agent_calls = Histogram(
+            "wf_agent_call_seconds",
+            "Agent call latency, by agent and outcome",
+            ["agent", "outcome"],
+            buckets=_SECONDS,
+            registry=self.registry,
+        )
+        self.publish_failures = Counter(
+            "wf_broker_publish_failures", "Dispatches the broker did not acknowledge", registry=self.registry
+        )
+        self.outbox_backlog = Gauge(
+            "wf_outbox_backlog", "Dispatches committed but not yet handed to the workers", registry=self.registry
+        )
+
+    def committed(self, run: Run, steps: Sequence[StepExecution], events: Sequence[RunEvent]) -> None:
+        for event in events:
+            if event.type is EventType.RUN_STARTED:
+                self.runs_started.inc()
+                self.runs_in_progress.inc()
+            elif event.type in _FINISHED:
+                status = _FINISHED[event.type]
+                self.runs_finished.labels(status=status).inc()
+                if run.started_at is not None:
+                    self.runs_in_progress.dec()
+                    if run.finished_at is not None:
+                        seconds = (run.finished_at - run.started_at).total_seconds()
+                        self.run_duration.labels(status=status).observe(seconds)
+        for step in steps:
+            if step.status.is_finished and step.duration_ms is not None:
+                self.step_duration.labels(status=step.status.value).observe(step.duration_ms / 1000)
+
+    def agent_called(self, agent_name: str, outcome: str, seconds: float) -> None:
+        self.agent_calls.labels(agent=agent_name, outcome=outcome).observe(seconds)
+
+    def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.http_requests.labels(method=method, route=route, status=str(status)).inc()
+        self.http_latency.labels(method=method, route=route).observe(seconds)
+
+    def publish_failed(self, _error: Exception) -> None:
+        self.publish_failures.inc()
+
+    async def refresh(self, backlog: Callable[[], Awaitable[int]] | None) -> None:
+        """Read the gauges that are measured on demand (the outbox backlog) before an export."""
+        if backlog is not None:
+            self.outbox_backlog.set(await backlog())
+
+    def export(self) -> bytes:
+        """The registry in the Prometheus text format."""
+        return generate_latest(self.registry)
