@@ -75,6 +75,7 @@ async def start_distributed_api(
     The relay connects lazily: a broker that is down does not stop the API, whose execute and cancel
     only write the outbox; the relay retries and drains the backlog when the broker is back.
     """
+    quiet_kafka_client_logs()
     distributed = distributed or load_distributed_settings()
     kafka = distributed.kafka(settings)
     relay = OutboxRelay(
@@ -92,7 +93,6 @@ async def serve_distributed(settings: Settings, distributed: DistributedSettings
     from wfapp.serve import _warn_if_exposed, build_api, http_settings
 
     configure_logging(settings.log_level, settings.log_format)
-    quiet_kafka_client_logs()
     container = Container(settings=providers.Object(settings))
     runtime = await start_distributed_api(container, settings, distributed)
     app = create_app(

@@ -34,6 +34,7 @@ class RepeatedLinesFilter(logging.Filter):
 
 
 def quiet_kafka_client_logs() -> None:
-    """Add the filter to every handler of the root logger (call after `configure_logging`)."""
+    """Add the filter to every handler of the root logger (call after `configure_logging`); idempotent."""
     for handler in logging.getLogger().handlers:
-        handler.addFilter(RepeatedLinesFilter())
+        if not any(isinstance(existing, RepeatedLinesFilter) for existing in handler.filters):
+            handler.addFilter(RepeatedLinesFilter())

@@ -6,6 +6,7 @@ Every process it starts is killed when the stack closes, whatever the test did.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -22,6 +23,17 @@ import attrs
 from fixtures.kafka import free_port
 
 START_SECONDS = 30.0
+
+
+def _entry_point() -> str:
+    """`wf` itself once its parser has `worker`; until then the stand-in, `python -m wfapp.distributed`."""
+    from wfapp.cli import build_parser
+
+    commands = next(action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction))
+    return "wfapp.cli" if "worker" in commands.choices else "wfapp.distributed"
+
+
+ENTRY_POINT = _entry_point()
 FINISHED = ("succeeded", "failed", "cancelled")
 
 # Short group timeouts keep Tansu's joins quick (see fixtures.kafka); short leases keep takeovers quick.
@@ -115,7 +127,7 @@ class Stack:
         log_path = self.tmp_path / f"{name}.log"
         with log_path.open("ab") as log:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "wfapp.distributed", command],
+                [sys.executable, "-m", ENTRY_POINT, command],
                 env=self.env(**env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
