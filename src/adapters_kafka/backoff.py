@@ -28,6 +28,7 @@ class Backoff:
         return ceiling * (0.5 + 0.5 * self.random())
 
     def reset(self) -> None:
+        """After a success: the next delay is `initial` again."""
         self._failures = 0
 
     @property

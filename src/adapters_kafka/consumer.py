@@ -20,6 +20,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeAlias
 
 import attrs
@@ -77,7 +78,11 @@ class _Offsets:
 
 
 class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Feeds runs from the runs topic to a `RunTaker`, as a member of the workers' consumer group."""
+    """Feeds runs from the runs topic to a `RunTaker`, as a member of the workers' consumer group.
+
+    `request_context(request_id)`, when given, is entered around each offer with the request id of the
+    message's header, so that the run's task, created during the offer, carries it (for log lines).
+    """
 
     def __init__(
         self,
@@ -87,12 +92,14 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer_factory: Callable[..., AIOKafkaConsumer] = create_group_consumer,
         buffer_limit: int | None = None,
         offer_backoff: Backoff | None = None,
+        request_context: Callable[[str | None], AbstractContextManager[object]] | None = None,
     ) -> None:
         self._settings = settings
         self._taker = taker
         self._consumer_factory = consumer_factory
         self._buffer_limit = buffer_limit or max(1, taker.concurrency)
         self._offer_backoff = offer_backoff or Backoff(initial=0.05, cap=2.0)
+        self._request_context = request_context or (lambda _: contextlib.nullcontext())
         self._consumer: AIOKafkaConsumer | None = None
         self._buffer: deque[Record] = deque()
         self._offsets = _Offsets()
@@ -111,6 +118,7 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
 
     @property
     def consumer(self) -> AIOKafkaConsumer:
+        """The aiokafka consumer; `RuntimeError` before `start`."""
         if self._consumer is None:
             raise RuntimeError("the run consumer is not started")
         return self._consumer
@@ -221,7 +229,9 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         epoch = self._epoch
         while not self._stopping and epoch == self._epoch:
             try:
-                claimed = await self._taker.offer(message.run_id)
+                # The run's task is created inside `offer` and inherits this context (its log lines' request id).
+                with self._request_context(message.request_id):
+                    claimed = await self._taker.offer(message.run_id)
             except Exception as error:
                 delay = self._offer_backoff.next_delay()
                 log.warning("could not take run %s (%s); trying again in %.2f s", message.run_id, error, delay)
@@ -264,6 +274,7 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         self._offsets.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        """Nothing to load: positions come from the group's committed offsets."""
         log.info("taking runs from %d partitions of %s", len(assigned), self._settings.runs_topic)
 
 

@@ -57,6 +57,7 @@ class CancelListener:
         self._task = asyncio.create_task(self._listen(consumer), name="wf-control-listener")
 
     async def stop(self) -> None:
+        """Stop reading cancels and close the consumer."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

@@ -13,9 +13,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 
 from dependency_injector import providers
 
+from adapters_http.server import request_id_var
 from adapters_kafka.backoff import Backoff
 from adapters_kafka.clients import ensure_topics
 from adapters_kafka.consumer import RunConsumer
@@ -34,6 +36,16 @@ from wfapp.version import __version__
 log = logging.getLogger("wf.worker")
 
 
+@contextlib.contextmanager
+def request_id_bound(request_id: str | None) -> Iterator[None]:
+    """Log lines written meanwhile (and by tasks started meanwhile) carry `request_id`."""
+    token = request_id_var.set(request_id)
+    try:
+        yield
+    finally:
+        request_id_var.reset(token)
+
+
 class WorkerProcess:
     """Everything a worker process runs; `start` returns once it is under way, `stop` shuts it down."""
 
@@ -44,7 +56,7 @@ class WorkerProcess:
         self.worker = self.container.worker()
         self.engine = self.container.engine()
         self.kafka: KafkaSettings = distributed.kafka(settings, client_id=f"wf-{self.engine.settings.owner}")
-        self.runs = RunConsumer(self.kafka, self.worker)
+        self.runs = RunConsumer(self.kafka, self.worker, request_context=request_id_bound)
         self.cancels = CancelListener(self.kafka, self.engine.cancel)
         self.sweep = Sweep(
             worker=self.worker,

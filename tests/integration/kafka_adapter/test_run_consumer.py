@@ -4,7 +4,9 @@ full worker pauses its partitions instead of blocking; rebalances lose nothing."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
 
 import attrs
 import pytest
@@ -16,11 +18,10 @@ from adapters_kafka.consumer import RunConsumer
 from adapters_kafka.settings import KafkaSettings
 from integration.kafka_adapter.conftest import dispatch, kafka_settings_on
 from integration.kafka_adapter.fakes import Claims, FakeWorker, committed, eventually
+from wfcore.domain.ids import RunId
 from wfcore.ports.dispatch import DispatchKind
 
 pytestmark = pytest.mark.kafka
-
-Starter = Callable[[FakeWorker], "asyncio.Future[RunConsumer]"]
 
 
 @pytest.fixture
@@ -172,3 +173,38 @@ async def test_runs_are_neither_lost_nor_doubled_when_consumers_join_and_leave(
 
 async def _all_committed(settings: KafkaSettings, count: int) -> bool:
     return sum((await committed(settings)).values()) == count
+
+
+async def test_each_offer_runs_in_the_context_of_its_message_request_id(
+    single_partition: KafkaSettings, producer: AIOKafkaProducer
+) -> None:
+    request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+    seen: dict[str, str | None] = {}
+
+    @contextlib.contextmanager
+    def bound(value: str | None) -> Iterator[None]:
+        token = request_id.set(value)
+        try:
+            yield
+        finally:
+            request_id.reset(token)
+
+    class Recording(FakeWorker):
+        async def offer(self, run_id: RunId) -> bool:
+            seen[run_id] = request_id.get()
+            return await super().offer(run_id)
+
+    consumer = RunConsumer(single_partition, Recording("w1", Claims()), request_context=bound)
+    await consumer.start()
+    try:
+        with_id, without_id = encode(dispatch(request_id="req-42")), encode(dispatch())
+        for message in (with_id, without_id):
+            await producer.send_and_wait(
+                single_partition.runs_topic, message.value, key=message.key, headers=message.headers
+            )
+        await eventually(lambda: len(seen) == 2)
+    finally:
+        await consumer.stop()
+
+    assert seen == {with_id.key.decode(): "req-42", without_id.key.decode(): None}
+    assert request_id.get() is None
