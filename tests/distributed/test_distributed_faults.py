@@ -1,8 +1,9 @@
 """Faults of the distributed mode: no run lost, no succeeded step called again.
 
 A worker killed mid-step, a worker frozen past its lease and woken up, a broker down while runs are
-accepted. Each checks the run's event log (every step succeeded once) and the order of the calls the
-demo agent received (a step's agent is never called after the next step was called).
+accepted, a broker that comes back empty. Each checks the run's event log (every step succeeded once)
+and the order of the calls the demo agent received (a step's agent is never called after the next step
+was called).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import asyncio
 import signal
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from distributed.checks import assert_no_succeeded_step_called_again, assert_succeeded_once, calls_of
 from distributed.stack import Stack
@@ -85,5 +89,36 @@ async def test_runs_accepted_while_the_broker_is_down_wait_and_complete_when_it_
     assert {check["name"]: check["ok"] for check in ready["checks"]} == {"database": True, "broker": False}
     calls = demo_agent.calls("/sleep")
     for run_id in [before, *during]:
+        await assert_succeeded_once(stack, run_id, steps=2)
+        assert calls_of(calls, run_id) == ["s0", "s1"]
+
+
+async def unsent_dispatches(database_url: str) -> int:
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            unsent = await connection.execute(sa.text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+            return int(unsent.scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def test_runs_whose_messages_the_broker_lost_are_taken_by_the_sweep(
+    stack_on_own_broker: Stack, kafka_broker: TansuBroker, demo_agent: DemoAgent
+) -> None:
+    stack = stack_on_own_broker
+    workflow = await stack.workflow(demo_agent.base_url, [0, 0])
+    run_ids = [await stack.execute(workflow, {"n": index}) for index in range(3)]
+    async with asyncio.timeout(30):
+        while await unsent_dispatches(stack.database_url):  # noqa: ASYNC110 (the outbox is a table: polled)
+            await asyncio.sleep(0.1)
+
+    # Published, never consumed, then gone: the broker comes back empty.
+    await asyncio.to_thread(kafka_broker.restart)
+    await stack.start_worker(WF_SWEEP_PENDING_AFTER_SECONDS="2")
+    await stack.wait_finished(run_ids, within=60)
+
+    calls = demo_agent.calls("/sleep")
+    for run_id in run_ids:
         await assert_succeeded_once(stack, run_id, steps=2)
         assert calls_of(calls, run_id) == ["s0", "s1"]
