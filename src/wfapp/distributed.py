@@ -62,6 +62,10 @@ class DistributedApiRuntime:
     readiness: ReadinessCheck
     """The `broker` readiness check, to add to the database's."""
 
+    async def backlog(self) -> int:
+        """The outbox backlog, for `Metrics.refresh(backlog)` before an export of `/metrics`."""
+        return await self.relay.backlog()
+
     async def stop(self, drain_seconds: float = 5.0) -> None:
         """Stop relaying after a last attempt to publish what is pending (what is left waits in the outbox)."""
         await self.relay.stop(drain_seconds)
@@ -82,6 +86,7 @@ async def start_distributed_api(
         uow=container.uow(),
         publisher=KafkaPublisher(kafka),
         scan_interval=distributed.relay_scan_seconds,
+        on_publish_failure=container.metrics().publish_failed,
     )
     container.dispatcher.override(providers.Object(relay))
     relay.start()

@@ -13,6 +13,7 @@ from adapters_http.server import ReadinessCheck, ReadinessResult
 from adapters_kafka.clients import probe_broker
 from adapters_kafka.consumer import RunConsumer
 from adapters_kafka.settings import KafkaSettings
+from adapters_prometheus import Metrics
 from wfapp.version import __version__
 
 CHECK_TIMEOUT_SECONDS = 5.0
@@ -52,17 +53,21 @@ def _ms(started: float) -> float:
 
 @attrs.define
 class HealthServer:
-    """`GET /health` (alive) and `GET /health/ready` (each check; 503 when one fails) on `host:port`."""
+    """`GET /health` (alive), `GET /health/ready` (each check; 503 when one fails) and, given `metrics`,
+    `GET /metrics` (the process's Prometheus metrics) on `host:port`."""
 
     host: str
     port: int
     checks: Sequence[ReadinessCheck]
+    metrics: Metrics | None = None
     _runner: web.AppRunner | None = attrs.field(default=None, init=False)
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/health", self._live)
         app.router.add_get("/health/ready", self._ready)
+        if self.metrics is not None:
+            app.router.add_get("/metrics", self._metrics)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         await web.TCPSite(runner, self.host, self.port).start()
@@ -81,6 +86,10 @@ class HealthServer:
         ok = all(result.ok for result in results)
         body = {"status": "ok" if ok else "unavailable", "checks": [attrs.asdict(result) for result in results]}
         return web.json_response(body, status=200 if ok else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        assert self.metrics is not None
+        return web.Response(body=self.metrics.export(), headers={"Content-Type": self.metrics.content_type})
 
 
 async def _bounded(check: ReadinessCheck) -> ReadinessResult:

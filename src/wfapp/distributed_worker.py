@@ -71,7 +71,7 @@ class WorkerProcess:
                 kafka_readiness_check(self.kafka),
                 consumer_readiness_check(self.runs),
             ]
-            self.health = HealthServer(settings.host, distributed.health_port, checks)
+            self.health = HealthServer(settings.host, distributed.health_port, checks, self.container.metrics())
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
