@@ -24,9 +24,8 @@ _SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 class Metrics:
     """Every metric wf exports. Implements `wfcore.ports.telemetry.Telemetry`."""
 
-    content_type = CONTENT_TYPE_LATEST
-
-    def __init__(self) -> None:
+    def __init__(self, backlog: Callable[[], Awaitable[int]] | None = None) -> None:
+        self._backlog = backlog
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
             "wf_http_requests", "HTTP requests served", ["method", "route", "status"], registry=self.registry
@@ -88,11 +87,8 @@ class Metrics:
     def publish_failed(self, _error: Exception) -> None:
         self.publish_failures.inc()
 
-    async def refresh(self, backlog: Callable[[], Awaitable[int]] | None) -> None:
-        """Read the gauges that are measured on demand (the outbox backlog) before an export."""
-        if backlog is not None:
-            self.outbox_backlog.set(await backlog())
-
-    def export(self) -> bytes:
-        """The registry in the Prometheus text format."""
-        return generate_latest(self.registry)
+    async def exposition(self) -> tuple[bytes, str]:
+        """The registry in the Prometheus text format, gauges measured on demand read first."""
+        if self._backlog is not None:
+            self.outbox_backlog.set(await self._backlog())
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 
 from dependency_injector import containers, providers
 
@@ -19,7 +20,7 @@ from wfapp.settings import Settings
 from wfapp.version import __version__
 from wfcore.use_cases.agents import AgentRegistry
 from wfcore.use_cases.audit import AuditQueries
-from wfcore.use_cases.common import Services
+from wfcore.use_cases.common import Services, UnitOfWorkFactory
 from wfcore.use_cases.engine import EngineSettings, RunEngine
 from wfcore.use_cases.execution import ExecuteWorkflowHandler
 from wfcore.use_cases.runs import RunCommands, RunQueries
@@ -41,6 +42,16 @@ def agent_client_settings(settings: Settings) -> AgentClientSettings:
     )
 
 
+def outbox_backlog(uow: UnitOfWorkFactory) -> Callable[[], Awaitable[int]]:
+    """How many dispatches wait in the outbox, read when the metrics are exported."""
+
+    async def backlog() -> int:
+        async with uow() as unit:
+            return await unit.outbox.backlog()
+
+    return backlog
+
+
 class Container(containers.DeclarativeContainer):
     """Everything one `wf` process runs with. Nothing connects until a provider is first called."""
 
@@ -59,7 +70,7 @@ class Container(containers.DeclarativeContainer):
         HttpAgentInvoker, settings=providers.Callable(agent_client_settings, settings), clock=clock
     )
 
-    metrics = providers.Singleton(Metrics)
+    metrics = providers.Singleton(Metrics, backlog=providers.Callable(outbox_backlog, uow))
 
     agents = providers.Singleton(AgentRegistry, services=services, invoker=invoker)
     workflows = providers.Singleton(WorkflowCatalog, services=services)

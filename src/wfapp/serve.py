@@ -47,7 +47,12 @@ def http_settings(settings: Settings) -> HttpSettings:
 
 
 def build_app(container: Container, settings: Settings) -> web.Application:
-    return create_app(build_api(container), http_settings(settings), readiness=[database_check(container)])
+    return create_app(
+        build_api(container),
+        http_settings(settings),
+        readiness=[database_check(container)],
+        metrics=container.metrics(),
+    )
 
 
 async def serve(settings: Settings) -> None:

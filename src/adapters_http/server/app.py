@@ -10,6 +10,7 @@ from aiohttp import web
 from adapters_http.server.bodies import BodyReader
 from adapters_http.server.endpoints import Endpoint, register
 from adapters_http.server.middlewares import api_key_auth, echo_request_id, log_access, problem_details, request_context
+from adapters_http.server.observability import RequestMetrics
 from adapters_http.server.openapi import ApiInfo
 from adapters_http.server.problems import ProblemMapper
 from adapters_http.server.routes.agents import AgentRoutes
@@ -42,18 +43,24 @@ class Api:
     audit: AuditQueries
 
 
-def create_app(api: Api, settings: HttpSettings, readiness: Sequence[ReadinessCheck] = ()) -> web.Application:
+def create_app(
+    api: Api,
+    settings: HttpSettings,
+    readiness: Sequence[ReadinessCheck] = (),
+    metrics: RequestMetrics | None = None,
+) -> web.Application:
     """The application serving the REST API of contract §1-§6 over `api`, and its OpenAPI document and docs.
 
-    `readiness` are the checks of `GET /health/ready` (the database, the broker...). Nothing is
-    connected here: the application only calls `api` while it serves requests.
+    `readiness` are the checks of `GET /health/ready` (the database, the broker...); `metrics`, when
+    given, records every request and serves `GET /metrics`. Nothing is connected here: the
+    application only calls `api` while it serves requests.
     """
     mapper = ProblemMapper(
         max_body_bytes=settings.max_body_bytes,
         dependency_errors=settings.dependency_errors,
         retry_after_seconds=settings.retry_after_seconds,
     )
-    middlewares = [request_context, log_access, problem_details(mapper)]
+    middlewares = [request_context, log_access(metrics), problem_details(mapper)]
     if settings.api_keys:
         middlewares.append(api_key_auth(settings.api_keys))
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
@@ -66,7 +73,7 @@ def create_app(api: Api, settings: HttpSettings, readiness: Sequence[ReadinessCh
         RunRoutes(api.runs, api.run_commands, bodies),
         RunEventStream(api.runs, settings.event_poll_seconds),
         AuditRoutes(api.audit),
-        SystemRoutes(settings.version, readiness, settings.readiness_timeout_seconds),
+        SystemRoutes(settings.version, readiness, settings.readiness_timeout_seconds, metrics),
         docs,
     )
     endpoints = [endpoint for resource in resources for endpoint in resource.endpoints()]

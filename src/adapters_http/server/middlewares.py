@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from adapters_http.server.context import PRINCIPAL, REQUEST_ID, REQUEST_ID_HEADER, request_id_for, request_id_var
+from adapters_http.server.observability import RequestMetrics
 from adapters_http.server.problems import Problem, ProblemMapper
 
 access_log = logging.getLogger("adapters_http.server.access")
@@ -41,27 +42,28 @@ async def echo_request_id(request: web.BaseRequest, response: web.StreamResponse
     response.headers[REQUEST_ID_HEADER] = request.get(REQUEST_ID) or request_id_for(request)
 
 
-@web.middleware
-async def log_access(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """One line per request: method, route, status, duration, request id."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except asyncio.CancelledError:
-        status = 499  # the client went away before the answer
-        raise
-    finally:
-        access_log.info(
-            "%s %s %d %.1fms %s",
-            request.method,
-            route_name(request),
-            status,
-            (time.perf_counter() - started) * 1000,
-            request[REQUEST_ID],
-        )
+def log_access(metrics: RequestMetrics | None) -> Middleware:
+    """One line per request (method, route, status, duration, request id), and its metrics."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except asyncio.CancelledError:
+            status = 499  # the client went away before the answer
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            route = route_name(request)
+            access_log.info("%s %s %d %.1fms %s", request.method, route, status, seconds * 1000, request[REQUEST_ID])
+            if metrics is not None:
+                metrics.http_request(request.method, route, status, seconds)
+
+    return middleware
 
 
 def problem_details(mapper: ProblemMapper) -> Middleware:

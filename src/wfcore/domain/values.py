@@ -16,7 +16,7 @@ JsonValue = Any
 def check_name(problems: Problems, loc: Loc, name: str) -> None:
     if not 1 <= len(name) <= NAME_MAX_LENGTH:
         problems.add(loc, f"must be 1 to {NAME_MAX_LENGTH} characters long", "string_length")
-    elif not NAME_PATTERN.match(name):
+    elif not NAME_PATTERN.fullmatch(name):
         problems.add(
             loc,
             "must start with a letter or digit and contain only letters, digits, '_', '.' and '-'",

@@ -213,7 +213,7 @@ def _check_step_ids(problems: Problems, steps: Sequence[StepDefinition]) -> set[
         loc = ("steps", index, "id")
         if len(step.id) > STEP_ID_MAX_LENGTH:
             problems.add(loc, f"must be at most {STEP_ID_MAX_LENGTH} characters long", "string_length")
-        elif not STEP_ID_PATTERN.match(step.id):
+        elif not STEP_ID_PATTERN.fullmatch(step.id):
             problems.add(loc, "must start with a lowercase letter and contain only a-z, 0-9 and '_'", "string_pattern")
         if step.id in seen:
             problems.add(loc, f"duplicate step id {step.id!r}", "duplicate")

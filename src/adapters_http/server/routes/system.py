@@ -10,9 +10,12 @@ import attrs
 from aiohttp import web
 
 from adapters_http.server.endpoints import Endpoint, Reply, Tag
+from adapters_http.server.observability import RequestMetrics
 from adapters_http.server.openapi import examples
 from adapters_http.server.responses import json_body
 from adapters_http.server.schemas.system import LivenessResponse, ReadinessResponse, ReadinessResult
+
+PROMETHEUS_TEXT = "text/plain"
 
 ReadinessCheck = Callable[[], Awaitable[ReadinessResult]]
 """An async check of one dependency. One that raises or outlasts the timeout counts as failed."""
@@ -23,8 +26,39 @@ class SystemRoutes:
     version: str
     readiness: Sequence[ReadinessCheck]
     timeout_seconds: float
+    metrics: RequestMetrics | None = None
 
     def endpoints(self) -> list[Endpoint]:
+        return [*self._health(), *self._metrics()]
+
+    def _metrics(self) -> list[Endpoint]:
+        if self.metrics is None:
+            return []
+        return [
+            Endpoint(
+                "GET",
+                "/metrics",
+                self.exposition,
+                operation_id="getMetrics",
+                tag=Tag.SYSTEM,
+                summary="Prometheus metrics",
+                description=(
+                    "HTTP requests by route and status, runs started and finished by status, run and step "
+                    "durations, agent call latency by outcome, runs in progress, broker publish failures and "
+                    "the outbox backlog, in the Prometheus text format. Needs no API key."
+                ),
+                replies=(Reply(200, "The metrics.", str, "wf_runs_started_total 3.0\n", media_type=PROMETHEUS_TEXT),),
+            )
+        ]
+
+    async def exposition(self, request: web.Request) -> web.Response:
+        assert self.metrics is not None
+        body, content_type = await self.metrics.exposition()
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = content_type
+        return response
+
+    def _health(self) -> list[Endpoint]:
         return [
             Endpoint(
                 "GET",
