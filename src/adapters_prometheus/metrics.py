@@ -56,6 +56,11 @@ class Metrics:
         self.publish_failures = Counter(
             "wf_broker_publish_failures", "Dispatches the broker did not acknowledge", registry=self.registry
         )
+        self.worker_heartbeat = Gauge(
+            "wf_worker_heartbeat_timestamp_seconds",
+            "When this process's worker loop last went round",
+            registry=self.registry,
+        )
         self.outbox_backlog = Gauge(
             "wf_outbox_backlog", "Dispatches committed but not yet handed to the workers", registry=self.registry
         )
@@ -79,6 +84,9 @@ class Metrics:
 
     def agent_called(self, agent_name: str, outcome: str, seconds: float) -> None:
         self.agent_calls.labels(agent=agent_name, outcome=outcome).observe(seconds)
+
+    def worker_alive(self) -> None:
+        self.worker_heartbeat.set_to_current_time()
 
     def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests.labels(method=method, route=route, status=str(status)).inc()

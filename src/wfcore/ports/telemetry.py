@@ -19,6 +19,9 @@ class Telemetry(Protocol):
     def agent_called(self, agent_name: str, outcome: str, seconds: float) -> None:
         """One attempt reached (or failed to reach) an agent; `outcome` is `ok` or the error code."""
 
+    def worker_alive(self) -> None:
+        """A worker's sweep loop went round: the heartbeat that alerts watch."""
+
 
 class NoTelemetry:
     """Telemetry that records nothing: the default of the library and the test harness."""
@@ -27,4 +30,7 @@ class NoTelemetry:
         return None
 
     def agent_called(self, agent_name: str, outcome: str, seconds: float) -> None:
+        return None
+
+    def worker_alive(self) -> None:
         return None

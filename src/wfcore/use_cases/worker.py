@@ -81,6 +81,7 @@ class Worker:
 
     async def sweep_forever(self) -> None:
         while not self._stopping:
+            self.engine.telemetry.worker_alive()
             try:
                 await self.sweep_once()
             except Exception:
