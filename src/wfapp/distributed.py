@@ -62,10 +62,6 @@ class DistributedApiRuntime:
     readiness: ReadinessCheck
     """The `broker` readiness check, to add to the database's."""
 
-    async def backlog(self) -> int:
-        """The outbox backlog, for `Metrics.refresh(backlog)` before an export of `/metrics`."""
-        return await self.relay.backlog()
-
     async def stop(self, drain_seconds: float = 5.0) -> None:
         """Stop relaying after a last attempt to publish what is pending (what is left waits in the outbox)."""
         await self.relay.stop(drain_seconds)
@@ -101,7 +97,10 @@ async def serve_distributed(settings: Settings, distributed: DistributedSettings
     container = Container(settings=providers.Object(settings))
     runtime = await start_distributed_api(container, settings, distributed)
     app = create_app(
-        build_api(container), http_settings(settings), readiness=[database_check(container), runtime.readiness]
+        build_api(container),
+        http_settings(settings),
+        readiness=[database_check(container), runtime.readiness],
+        metrics=container.metrics(),
     )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from typing import Protocol
 
 import attrs
 from aiohttp import web
@@ -13,10 +14,16 @@ from adapters_http.server import ReadinessCheck, ReadinessResult
 from adapters_kafka.clients import probe_broker
 from adapters_kafka.consumer import RunConsumer
 from adapters_kafka.settings import KafkaSettings
-from adapters_prometheus import Metrics
 from wfapp.version import __version__
 
 CHECK_TIMEOUT_SECONDS = 5.0
+
+
+class MetricsSource(Protocol):
+    """What `/metrics` serves (`adapters_prometheus.Metrics` is one)."""
+
+    async def exposition(self) -> tuple[bytes, str]:
+        """The metrics in the Prometheus text format, and its content type."""
 
 
 def kafka_readiness_check(kafka: KafkaSettings) -> ReadinessCheck:
@@ -59,7 +66,7 @@ class HealthServer:
     host: str
     port: int
     checks: Sequence[ReadinessCheck]
-    metrics: Metrics | None = None
+    metrics: MetricsSource | None = None
     _runner: web.AppRunner | None = attrs.field(default=None, init=False)
 
     async def start(self) -> None:
@@ -89,7 +96,8 @@ class HealthServer:
 
     async def _metrics(self, request: web.Request) -> web.Response:
         assert self.metrics is not None
-        return web.Response(body=self.metrics.export(), headers={"Content-Type": self.metrics.content_type})
+        body, content_type = await self.metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 async def _bounded(check: ReadinessCheck) -> ReadinessResult:

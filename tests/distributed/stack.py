@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import attrs
+from prometheus_client.parser import text_string_to_metric_families
 
 from fixtures.kafka import free_port
 
@@ -239,6 +240,18 @@ class Stack:
                     return str(event["data"]["worker"])
             await asyncio.sleep(0.05)
         raise AssertionError(f"run {run_id} did not start within {within} s")
+
+    async def metric(self, base_url: str, name: str, **labels: str) -> float:
+        """The sum of the samples called `name` (with these labels) on `base_url`/metrics."""
+        async with self.http.get(base_url + "/metrics") as response:
+            assert response.status == 200, await response.text()
+            text = await response.text()
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and all(sample.labels.get(key) == value for key, value in labels.items())
+        )
 
     def worker_of(self, owner: str) -> Process:
         """The worker process whose lease owner name is `owner` (it carries the pid)."""

@@ -81,12 +81,17 @@ async def test_runs_accepted_while_the_broker_is_down_wait_and_complete_when_it_
         ready = await stack.call("GET", "/health/ready", 503)
         await asyncio.sleep(2.0)  # longer than the relay's first retries and the workers' sweeps
         statuses = {(await stack.run(run_id))["status"] for run_id in during}
+        backlog_while_down = await stack.metric(stack.api_url, "wf_outbox_backlog")
+        failures = await stack.metric(stack.api_url, "wf_broker_publish_failures_total")
     finally:
         await asyncio.to_thread(kafka_broker.start)
     await stack.wait_finished(during, within=60)
+    backlog_after = await stack.metric(stack.api_url, "wf_outbox_backlog")
 
     assert statuses == {"pending"}
     assert {check["name"]: check["ok"] for check in ready["checks"]} == {"database": True, "broker": False}
+    assert (backlog_while_down, backlog_after) == (len(during), 0)
+    assert failures >= 1
     calls = demo_agent.calls("/sleep")
     for run_id in [before, *during]:
         await assert_succeeded_once(stack, run_id, steps=2)

@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from adapters_kafka.codec import encode
 from distributed.checks import assert_succeeded_once, attempts, calls_of
-from distributed.stack import Process, Stack
+from distributed.stack import Stack
 from fixtures.agents import DemoAgent
 from wfcore.domain.ids import RunId
 from wfcore.ports.dispatch import Dispatch, DispatchKind
@@ -35,20 +34,9 @@ async def test_runs_execute_end_to_end_through_kafka(stack: Stack, demo_agent: D
     assert set(answered.values()) == {1}
     holders = {await stack.holder(run_id) for run_id in run_ids}
     assert all(any(f"-{worker.pid}-" in owner for worker in workers) for owner in holders)
-    finished = [await finished_runs(stack, worker) for worker in workers]
+    metrics_of = [worker.health_url.removesuffix("/health") for worker in workers]
+    finished = [await stack.metric(url, "wf_runs_finished_total", status="succeeded") for url in metrics_of]
     assert sum(finished) == len(run_ids)
-
-
-async def finished_runs(stack: Stack, worker: Process) -> float:
-    """The worker's `wf_runs_finished{status="succeeded"}`, from the /metrics of its health server."""
-    async with stack.http.get(worker.health_url.removesuffix("/health") + "/metrics") as response:
-        text = await response.text()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "wf_runs_finished_total" and sample.labels == {"status": "succeeded"}
-    )
 
 
 async def committed_offset(bootstrap: str, group: str, partition: TopicPartition) -> int:
