@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -174,7 +175,13 @@ class Stack:
         return self.session
 
     async def close(self) -> None:
+        """Stop every process: SIGTERM (a graceful stop), then SIGKILL for any still running after 15 s."""
         for process in self.processes:
+            process.signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                await asyncio.to_thread(process.popen.wait, max(0.1, deadline - time.monotonic()))
             process.kill()
         if self.session is not None:
             await self.session.close()
