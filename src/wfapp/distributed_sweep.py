@@ -49,8 +49,9 @@ class Sweep:
         return taken
 
     async def sweep_forever(self) -> None:
-        """Sweep every `interval` seconds until cancelled."""
+        """Sweep every `interval` seconds until cancelled (each round is the worker's heartbeat metric)."""
         while True:
+            self.worker.engine.telemetry.worker_alive()
             try:
                 taken = await self.sweep_once()
                 if taken:

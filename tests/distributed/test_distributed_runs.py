@@ -37,6 +37,7 @@ async def test_runs_execute_end_to_end_through_kafka(stack: Stack, demo_agent: D
     metrics_of = [worker.health_url.removesuffix("/health") for worker in workers]
     finished = [await stack.metric(url, "wf_runs_finished_total", status="succeeded") for url in metrics_of]
     assert sum(finished) == len(run_ids)
+    assert all([await stack.metric(url, "wf_worker_heartbeat_timestamp_seconds") > 0 for url in metrics_of])
 
 
 async def committed_offset(bootstrap: str, group: str, partition: TopicPartition) -> int:
