@@ -43,6 +43,13 @@ def _serve(args: argparse.Namespace) -> None:
     asyncio.run(serve(_settings(args)))
 
 
+def _worker(args: argparse.Namespace) -> None:
+    from wfapp.distributed import load_distributed_settings, run_worker
+
+    overrides = {"health_port": args.health_port} if args.health_port is not None else {}
+    asyncio.run(run_worker(_settings(args), load_distributed_settings(overrides=overrides)))
+
+
 def _migrate(args: argparse.Namespace) -> None:
     from wfapp.migration import migrate
 
@@ -72,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the REST API (and, with no broker, the workers too)")
     _add_setting_flags(serve)
     serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="take runs from Kafka and execute them (start as many as needed)")
+    worker.add_argument(
+        "--health-port", help="serve /health, /health/ready and /metrics on this port (env WF_HEALTH_PORT)"
+    )
+    _add_setting_flags(worker)
+    worker.set_defaults(handler=_worker)
 
     migrate = commands.add_parser("migrate", help="bring the database schema to head (or --revision)")
     migrate.add_argument("--revision", default="head", help="target revision, up or down (default: head)")

@@ -7,12 +7,14 @@ import contextlib
 import ipaddress
 import logging
 import signal
+from collections.abc import Sequence
 
 from aiohttp import web
 from dependency_injector import providers
 
-from adapters_http.server import Api, HttpSettings, create_app
+from adapters_http.server import Api, HttpSettings, ReadinessCheck, create_app
 from wfapp.container import Container
+from wfapp.distributed import start_distributed_api
 from wfapp.logs import configure_logging
 from wfapp.migration import upgrade_to_head
 from wfapp.readiness import database_check
@@ -46,11 +48,11 @@ def http_settings(settings: Settings) -> HttpSettings:
     )
 
 
-def build_app(container: Container, settings: Settings) -> web.Application:
+def build_app(container: Container, settings: Settings, readiness: Sequence[ReadinessCheck] = ()) -> web.Application:
     return create_app(
         build_api(container),
         http_settings(settings),
-        readiness=[database_check(container)],
+        readiness=[database_check(container), *readiness],
         metrics=container.metrics(),
     )
 
@@ -61,23 +63,25 @@ async def serve(settings: Settings) -> None:
     if settings.embedded:
         await upgrade_to_head(settings.database_url)
     container = Container(settings=providers.Object(settings))
-    runner = web.AppRunner(build_app(container, settings), access_log=None, handle_signals=False)
+    distributed = await start_distributed_api(container, settings) if settings.distributed else None
+    readiness = [distributed.readiness] if distributed is not None else []
+    runner = web.AppRunner(build_app(container, settings, readiness), access_log=None, handle_signals=False)
     await runner.setup()
-    workers = EmbeddedWorkers(
-        dispatcher=container.dispatcher(), engine=container.engine(), worker=container.worker(), uow=container.uow()
-    )
-    await workers.start()
+    workers = None
+    if distributed is None:
+        workers = EmbeddedWorkers(
+            dispatcher=container.dispatcher(), engine=container.engine(), worker=container.worker(), uow=container.uow()
+        )
+        await workers.start()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     _warn_if_exposed(settings)
-    log.info(
-        "wf %s serving on http://%s:%d (embedded: database %s, %d runs in flight at most)",
-        __version__,
-        settings.host,
-        settings.port,
-        settings.database_url,
-        settings.worker_concurrency,
+    mode = (
+        f"distributed: runs go to Kafka at {','.join(settings.kafka_bootstrap_servers)}"
+        if distributed is not None
+        else f"embedded: database {settings.database_url}, {settings.worker_concurrency} runs in flight at most"
     )
+    log.info("wf %s serving on http://%s:%d (%s)", __version__, settings.host, settings.port, mode)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -89,7 +93,10 @@ async def serve(settings: Settings) -> None:
             "stopping: no new runs are taken; waiting up to %.0f s for runs in flight", settings.shutdown_grace_seconds
         )
         await site.stop()
-        await workers.stop(settings.shutdown_grace_seconds)
+        if workers is not None:
+            await workers.stop(settings.shutdown_grace_seconds)
+        if distributed is not None:
+            await distributed.stop()
         await runner.cleanup()
         with contextlib.suppress(Exception):
             await container.invoker().close()

@@ -6,7 +6,6 @@ Every process it starts is killed when the stack closes, whatever the test did.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -27,15 +26,7 @@ from fixtures.kafka import free_port
 START_SECONDS = 30.0
 
 
-def _entry_point() -> str:
-    """`wf` itself once its parser has `worker`; until then the stand-in, `python -m wfapp.distributed`."""
-    from wfapp.cli import build_parser
-
-    commands = next(action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction))
-    return "wfapp.cli" if "worker" in commands.choices else "wfapp.distributed"
-
-
-ENTRY_POINT = _entry_point()
+ENTRY_POINT = "wfapp.cli"
 FINISHED = ("succeeded", "failed", "cancelled")
 
 # Short group timeouts keep Tansu's joins quick (see fixtures.kafka); short leases keep takeovers quick.
@@ -55,7 +46,7 @@ FAST = {
 
 @attrs.define
 class Process:
-    """A started `python -m wfapp.distributed ...` process and its log file."""
+    """A started `python -m wfapp.cli ...` process and its log file."""
 
     name: str
     popen: subprocess.Popen[bytes]

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from integration.deploy.dockerfile import Stage, parse
-from wfapp import cli, distributed
+from wfapp import cli
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings, setting_names
 from wfapp.settings import Settings, env_name, load_settings
 
@@ -100,16 +100,8 @@ def test_compose_runs_postgres_kraft_kafka_migrate_the_api_two_workers_and_the_d
 
 
 def parse_command(command: list[str]) -> argparse.Namespace:
-    """Parse a service's command (the arguments of `wf`) with the CLI's parser.
-
-    Until `wf worker` is in the CLI, a worker command is checked against its stand-in, the parser of
-    `python -m wfapp.distributed`, which takes the same arguments.
-    """
-    parser = cli.build_parser()
-    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-    if command[0] == "worker" and "worker" not in commands.choices:
-        return distributed.build_parser().parse_args(command)
-    return parser.parse_args(command)
+    """Parse a service's command (the arguments of `wf`) with the CLI's parser."""
+    return cli.build_parser().parse_args(command)
 
 
 def test_every_wf_command_is_one_the_cli_knows(services: dict[str, dict[str, Any]]) -> None:
