@@ -21,7 +21,7 @@ from wfcore.domain.audit import AuditEntry, EntityType, diff
 from wfcore.domain.ids import AgentId
 from wfcore.ports.agents import AgentInvoker
 from wfcore.ports.persistence import AgentQuery, Page
-from wfcore.use_cases.common import Actor, Services
+from wfcore.use_cases.common import Actor, Services, audit_entry
 
 
 @attrs.frozen
@@ -62,16 +62,7 @@ def audit_view(agent: Agent) -> dict[str, Any]:
 
 
 def _audit(services: Services, agent: Agent, action: str, actor: Actor, changes: Any) -> AuditEntry:
-    return AuditEntry(
-        id=services.ids.new_id(),
-        entity_type=EntityType.AGENT,
-        entity_id=agent.id,
-        action=action,
-        user_id=actor.user_id,
-        request_id=actor.request_id,
-        changes=changes,
-        timestamp=services.clock.now(),
-    )
+    return audit_entry(services, EntityType.AGENT, agent.id, action, actor, changes)
 
 
 @attrs.define

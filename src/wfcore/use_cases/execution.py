@@ -8,14 +8,14 @@ import attrs
 import jsonschema
 from referencing.exceptions import Unresolvable
 
-from wfcore.domain.audit import AuditEntry, EntityType
+from wfcore.domain.audit import EntityType
 from wfcore.domain.errors import Conflict, DuplicateIdempotencyKey, ErrorDetail, InvalidInput, NotFound
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunStatus, StepExecution
 from wfcore.domain.workflows import WorkflowStatus
 from wfcore.ports.dispatch import Dispatch, DispatchKind, RunDispatcher
-from wfcore.use_cases.common import Actor, Services
+from wfcore.use_cases.common import Actor, Services, audit_entry
 
 
 @attrs.frozen
@@ -87,15 +87,13 @@ class ExecuteWorkflowHandler:
                 [RunEvent(run_id=run.id, type=EventType.RUN_CREATED, at=now, data={"attempt": 1})]
             )
             await uow.audit.append(
-                AuditEntry(
-                    id=self.services.ids.new_id(),
-                    entity_type=EntityType.RUN,
-                    entity_id=run.id,
-                    action="execute",
-                    user_id=cmd.actor.user_id,
-                    request_id=cmd.actor.request_id,
-                    changes={"status": (None, RunStatus.PENDING.value)},
-                    timestamp=now,
+                audit_entry(
+                    self.services,
+                    EntityType.RUN,
+                    run.id,
+                    "execute",
+                    cmd.actor,
+                    {"status": (None, RunStatus.PENDING.value)},
                 )
             )
             await uow.outbox.add(dispatch)

@@ -6,7 +6,7 @@ import builtins
 
 import attrs
 
-from wfcore.domain.audit import AuditEntry, EntityType
+from wfcore.domain.audit import EntityType
 from wfcore.domain.errors import ErrorDetail, InvalidInput
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.graph import downstream
@@ -15,7 +15,7 @@ from wfcore.domain.runs import Run, RunStatus, StepExecution, StepStatus
 from wfcore.ports.dispatch import Dispatch, DispatchKind, RunDispatcher
 from wfcore.ports.persistence import Page, RunQuery, UnitOfWork
 from wfcore.ports.telemetry import NoTelemetry, Telemetry
-from wfcore.use_cases.common import Actor, Services
+from wfcore.use_cases.common import Actor, Services, audit_entry
 
 
 @attrs.frozen
@@ -136,15 +136,4 @@ class RunCommands:
         changes: dict[str, tuple[object, object]] = {"status": (old.value, new.value)} if old is not new else {}
         if action == "retry":
             changes["attempt"] = (run.attempt - 1, run.attempt)
-        await uow.audit.append(
-            AuditEntry(
-                id=self.services.ids.new_id(),
-                entity_type=EntityType.RUN,
-                entity_id=run.id,
-                action=action,
-                user_id=actor.user_id,
-                request_id=actor.request_id,
-                changes=changes,
-                timestamp=self.services.clock.now(),
-            )
-        )
+        await uow.audit.append(audit_entry(self.services, EntityType.RUN, run.id, action, actor, changes))

@@ -20,7 +20,7 @@ from wfcore.domain.workflows import (
     compile_definition,
 )
 from wfcore.ports.persistence import AgentRepository, Page, UnitOfWork, WorkflowQuery
-from wfcore.use_cases.common import Actor, Services
+from wfcore.use_cases.common import Actor, Services, audit_entry
 
 
 @attrs.frozen
@@ -188,13 +188,4 @@ class WorkflowCatalog:
         return ValidationReport(valid=True, levels=levels)
 
     def _audit(self, workflow: Workflow, action: str, actor: Actor, changes: Any) -> AuditEntry:
-        return AuditEntry(
-            id=self.services.ids.new_id(),
-            entity_type=EntityType.WORKFLOW,
-            entity_id=workflow.id,
-            action=action,
-            user_id=actor.user_id,
-            request_id=actor.request_id,
-            changes=changes,
-            timestamp=self.services.clock.now(),
-        )
+        return audit_entry(self.services, EntityType.WORKFLOW, workflow.id, action, actor, changes)
