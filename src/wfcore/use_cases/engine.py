@@ -141,12 +141,16 @@ class RunExecution:
             await self.write(functools.partial(self._fail_unrunnable, invalid))
             return self.run
         self.workflow = workflow
+        by_reference: dict[str, Agent | None] = {}
         async with self.services.uow() as uow:
             for step_id, step in workflow.steps.items():
-                try:
-                    self.agents[step_id] = await resolve_agent(uow.agents, step.definition.agent)
-                except NotFound:
-                    self.agents[step_id] = None
+                reference = step.definition.agent
+                if reference not in by_reference:
+                    try:
+                        by_reference[reference] = await resolve_agent(uow.agents, reference)
+                    except NotFound:
+                        by_reference[reference] = None
+                self.agents[step_id] = by_reference[reference]
         renewal = asyncio.create_task(self._renew_lease())
         try:
             await self.write(self._begin)
