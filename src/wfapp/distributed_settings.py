@@ -6,23 +6,12 @@ stops the process at start with one line naming the variable (`SettingsError`).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 import attrs
 
 from adapters_kafka.settings import KafkaSettings
-from wfapp.settings import (
-    Settings,
-    SettingsError,
-    _float_in,
-    _int_in,
-    _nonempty,
-    env_name,
-    flag_name,
-    setting,
-)
+from wfapp.settings import Settings, env_name, float_in, int_in, load_fields, nonempty, setting
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -38,14 +27,14 @@ def _flag(raw: str) -> bool:
 
 
 def _topic(raw: str) -> str:
-    value = _nonempty(raw)
+    value = nonempty(raw)
     if len(value) > 249 or not all(char.isalnum() or char in "._-" for char in value):
         raise ValueError("must be a Kafka topic name: letters, digits, '.', '_' and '-', at most 249 characters")
     return value
 
 
 def _port_or_off(raw: str) -> int:
-    return 0 if raw.strip() in ("", "0") else int(_int_in(1, 65535)(raw))
+    return 0 if raw.strip() in ("", "0") else int(int_in(1, 65535)(raw))
 
 
 @attrs.frozen
@@ -54,23 +43,23 @@ class DistributedSettings:
 
     kafka_runs_topic: str = setting("wf.runs", _topic, "topic of start messages, shared by the workers' group")
     kafka_control_topic: str = setting("wf.control", _topic, "topic of cancel messages, read by every worker")
-    kafka_runs_partitions: int = setting(12, _int_in(1, 10_000), "partitions of the runs topic when wf creates it")
-    kafka_replication_factor: int = setting(1, _int_in(1, 100), "replication factor of the topics wf creates")
-    kafka_group_id: str = setting("wf-workers", _nonempty, "consumer group of the workers")
+    kafka_runs_partitions: int = setting(12, int_in(1, 10_000), "partitions of the runs topic when wf creates it")
+    kafka_replication_factor: int = setting(1, int_in(1, 100), "replication factor of the topics wf creates")
+    kafka_group_id: str = setting("wf-workers", nonempty, "consumer group of the workers")
     kafka_enable_idempotence: bool = setting(False, _flag, "idempotent producer (off: Tansu lacks it)")
-    kafka_fetch_max_wait_ms: int = setting(10, _int_in(0, 10_000), "longest wait of a fetch for new messages")
-    kafka_session_timeout_ms: int = setting(10_000, _int_in(500, 3_600_000), "consumer group session timeout")
-    kafka_heartbeat_interval_ms: int = setting(3_000, _int_in(100, 3_600_000), "consumer group heartbeat interval")
-    kafka_rebalance_timeout_ms: int = setting(10_000, _int_in(500, 3_600_000), "consumer group rebalance timeout")
-    kafka_request_timeout_ms: int = setting(5_000, _int_in(500, 600_000), "how long a broker request may take")
+    kafka_fetch_max_wait_ms: int = setting(10, int_in(0, 10_000), "longest wait of a fetch for new messages")
+    kafka_session_timeout_ms: int = setting(10_000, int_in(500, 3_600_000), "consumer group session timeout")
+    kafka_heartbeat_interval_ms: int = setting(3_000, int_in(100, 3_600_000), "consumer group heartbeat interval")
+    kafka_rebalance_timeout_ms: int = setting(10_000, int_in(500, 3_600_000), "consumer group rebalance timeout")
+    kafka_request_timeout_ms: int = setting(5_000, int_in(500, 600_000), "how long a broker request may take")
     relay_scan_seconds: float = setting(
-        1.0, _float_in(0.01, 3600.0), "how often the relay looks for dispatches it was not notified of"
+        1.0, float_in(0.01, 3600.0), "how often the relay looks for dispatches it was not notified of"
     )
     sweep_interval_seconds: float = setting(
-        2.0, _float_in(0.05, 3600.0), "how often a worker looks for runs whose lease expired"
+        2.0, float_in(0.05, 3600.0), "how often a worker looks for runs whose lease expired"
     )
     sweep_pending_after_seconds: float = setting(
-        30.0, _float_in(0.0, 86_400.0), "age after which a pending run is taken by the sweep rather than the broker"
+        30.0, float_in(0.0, 86_400.0), "age after which a pending run is taken by the sweep rather than the broker"
     )
     health_port: int = setting(0, _port_or_off, "port of a worker's /health and /health/ready (0: none)")
 
@@ -100,21 +89,7 @@ def load_distributed_settings(
 
     Raises `SettingsError` naming the first bad setting.
     """
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for field in attrs.fields(DistributedSettings):
-        raw = (overrides or {}).get(field.name)
-        source = flag_name(field.name)
-        if raw is None:
-            raw, source = environ.get(env_name(field.name)), env_name(field.name)
-        if raw is None or (raw == "" and source == env_name(field.name)):
-            continue
-        parse: Callable[[str], Any] = field.metadata["parse"]
-        try:
-            values[field.name] = parse(raw)
-        except ValueError as error:
-            raise SettingsError(f"{source}={raw!r}: {error}") from None
-    return DistributedSettings(**values)
+    return load_fields(DistributedSettings, environ, overrides)
 
 
 def setting_names() -> list[str]:

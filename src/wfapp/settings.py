@@ -5,12 +5,17 @@ A bad value stops the process at start with one line naming the setting.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
+from attrs import AttrsInstance
+
+from adapters_http.client import parse_networks
+
+N = TypeVar("N", int, float)
+S = TypeVar("S", bound=AttrsInstance)
 
 ENV_PREFIX = "WF_"
 LOG_FORMATS = ("text", "json")
@@ -21,12 +26,13 @@ class SettingsError(ValueError):
     """A setting with a bad value; the message names it and says what is expected."""
 
 
-def _int_in(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
+def _number_in(kind: type[N], low: N, high: N) -> Callable[[str], N]:
+    def parse(raw: str) -> N:
         try:
-            value = int(raw)
+            value = kind(raw)
         except ValueError:
-            raise ValueError(f"must be a whole number between {low} and {high}") from None
+            noun = "a whole number" if kind is int else "a number"
+            raise ValueError(f"must be {noun} between {low} and {high}") from None
         if not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}")
         return value
@@ -34,17 +40,14 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _float_in(low: float, high: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"must be a number between {low} and {high}") from None
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """A parser of whole numbers in `[low, high]`."""
+    return _number_in(int, low, high)
 
-    return parse
+
+def float_in(low: float, high: float) -> Callable[[str], float]:
+    """A parser of numbers in `[low, high]`."""
+    return _number_in(float, low, high)
 
 
 def _one_of(*choices: str) -> Callable[[str], str]:
@@ -70,13 +73,8 @@ def _csv(raw: str) -> tuple[str, ...]:
 
 
 def _networks(raw: str) -> tuple[str, ...]:
-    networks = _csv(raw)
-    for network in networks:
-        try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError:
-            raise ValueError(f"{network!r} is not a CIDR network such as 10.0.0.0/8 or fd00::/8") from None
-    return networks
+    parse_networks(raw)  # refuses what is not a CIDR network, with the same message as the agent client
+    return _csv(raw)
 
 
 def _api_keys(raw: str) -> dict[str, str]:
@@ -89,7 +87,8 @@ def _api_keys(raw: str) -> dict[str, str]:
     return keys
 
 
-def _nonempty(raw: str) -> str:
+def nonempty(raw: str) -> str:
+    """A parser of text that must not be blank."""
     if not raw.strip():
         raise ValueError("must not be empty")
     return raw.strip()
@@ -103,8 +102,8 @@ def setting(default: Any, parse: Callable[[str], Any], help_text: str) -> Any:
 class Settings:
     """Every setting of `wf`. Field `x` is read from `WF_X` and from `--x`."""
 
-    host: str = setting("127.0.0.1", _nonempty, "address the API binds to")
-    port: int = setting(8080, _int_in(1, 65535), "port of the API")
+    host: str = setting("127.0.0.1", nonempty, "address the API binds to")
+    port: int = setting(8080, int_in(1, 65535), "port of the API")
     database_url: str = setting("sqlite+aiosqlite:///./wf.db", _database_url, "SQLAlchemy URL of the database")
     kafka_bootstrap_servers: tuple[str, ...] = setting(
         (), _csv, "Kafka brokers (host:port, comma-separated); unset means the embedded mode"
@@ -117,13 +116,13 @@ class Settings:
     )
     log_format: str = setting("text", _one_of(*LOG_FORMATS), "text or json log lines")
     log_level: str = setting("INFO", _one_of(*LOG_LEVELS), "log level")
-    max_body_bytes: int = setting(1_048_576, _int_in(1024, 64 * 1_048_576), "largest request body accepted")
-    max_json_depth: int = setting(64, _int_in(2, 1000), "deepest JSON nesting accepted in a request")
-    max_response_bytes: int = setting(1_048_576, _int_in(1024, 64 * 1_048_576), "largest agent response accepted")
-    worker_concurrency: int = setting(16, _int_in(1, 10_000), "runs in flight per worker process")
-    lease_seconds: float = setting(30.0, _float_in(1.0, 3600.0), "how long a worker's claim on a run lasts unrenewed")
+    max_body_bytes: int = setting(1_048_576, int_in(1024, 64 * 1_048_576), "largest request body accepted")
+    max_json_depth: int = setting(64, int_in(2, 1000), "deepest JSON nesting accepted in a request")
+    max_response_bytes: int = setting(1_048_576, int_in(1024, 64 * 1_048_576), "largest agent response accepted")
+    worker_concurrency: int = setting(16, int_in(1, 10_000), "runs in flight per worker process")
+    lease_seconds: float = setting(30.0, float_in(1.0, 3600.0), "how long a worker's claim on a run lasts unrenewed")
     shutdown_grace_seconds: float = setting(
-        10.0, _float_in(0.0, 3600.0), "how long a stopping worker waits for runs in flight"
+        10.0, float_in(0.0, 3600.0), "how long a stopping worker waits for runs in flight"
     )
     agent_allowed_networks: tuple[str, ...] = setting(
         (), _networks, "when set, agents may only be called on these CIDR networks"
@@ -154,9 +153,16 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
 
     Raises `SettingsError` naming the first bad setting.
     """
+    return load_fields(Settings, environ, overrides)
+
+
+def load_fields(
+    settings_class: type[S], environ: Mapping[str, str] | None = None, overrides: Mapping[str, str] | None = None
+) -> S:
+    """An attrs settings class whose fields are `setting(...)`s, read from `WF_` variables and flags."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    for field in attrs.fields(Settings):
+    for field in attrs.fields(settings_class):
         raw = (overrides or {}).get(field.name)
         source = flag_name(field.name)
         if raw is None:
@@ -168,7 +174,7 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
             values[field.name] = field.metadata["parse"](raw)
         except ValueError as error:
             raise SettingsError(f"{source}={_shown(field.name, raw)}: {error}") from None
-    return Settings(**values)
+    return settings_class(**values)
 
 
 def _shown(name: str, raw: str) -> str:
