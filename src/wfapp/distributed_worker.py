@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Iterator
 
 from dependency_injector import providers
@@ -28,6 +27,7 @@ from wfapp.distributed_health import HealthServer, consumer_readiness_check, kaf
 from wfapp.distributed_logs import quiet_kafka_client_logs
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings
 from wfapp.distributed_sweep import Sweep
+from wfapp.lifecycle import close_connections, stop_requested
 from wfapp.logs import configure_logging
 from wfapp.readiness import database_check
 from wfapp.settings import Settings, SettingsError
@@ -119,9 +119,7 @@ class WorkerProcess:
         await self.cancels.stop()
         if self.health is not None:
             await self.health.stop()
-        with contextlib.suppress(Exception):
-            await self.container.invoker().close()
-        await self.container.database().dispose()
+        await close_connections(self.container)
 
 
 async def run_worker(settings: Settings, distributed: DistributedSettings | None = None) -> None:
@@ -131,10 +129,7 @@ async def run_worker(settings: Settings, distributed: DistributedSettings | None
     if not settings.distributed:
         raise SettingsError("WF_KAFKA_BOOTSTRAP_SERVERS is not set: a worker takes its runs from Kafka")
     process = WorkerProcess(settings, distributed or load_distributed_settings())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_requested()
     await process.start()
     log.info(
         "wf %s worker %s: brokers %s, %d runs in flight at most",

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ipaddress
 import logging
-import signal
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -15,6 +12,7 @@ from dependency_injector import providers
 from adapters_http.server import Api, HttpSettings, ReadinessCheck, create_app
 from wfapp.container import Container
 from wfapp.distributed import start_distributed_api
+from wfapp.lifecycle import close_connections, stop_requested
 from wfapp.logs import configure_logging
 from wfapp.migration import upgrade_to_head
 from wfapp.readiness import database_check
@@ -82,10 +80,7 @@ async def serve(settings: Settings) -> None:
         else f"embedded: database {settings.database_url}, {settings.worker_concurrency} runs in flight at most"
     )
     log.info("wf %s serving on http://%s:%d (%s)", __version__, settings.host, settings.port, mode)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_requested()
     try:
         await stop.wait()
     finally:
@@ -98,9 +93,7 @@ async def serve(settings: Settings) -> None:
         if distributed is not None:
             await distributed.stop()
         await runner.cleanup()
-        with contextlib.suppress(Exception):
-            await container.invoker().close()
-        await container.database().dispose()
+        await close_connections(container)
 
 
 def _warn_if_exposed(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from adapters_http.server.converter import structure
 from adapters_http.server.schemas.agents import AgentCreate
 from adapters_http.server.schemas.workflows import WorkflowBody
 from wfapp.container import Container
+from wfapp.lifecycle import close_connections
 from wfapp.migration import upgrade_to_head
 from wfapp.runtime import EmbeddedWorkers
 from wfapp.settings import Settings
@@ -77,8 +78,7 @@ class WorkflowService:
     async def close(self, grace_seconds: float = 10.0) -> None:
         if self._workers is not None:
             await self._workers.stop(grace_seconds)
-        await self._container.invoker().close()
-        await self._container.database().dispose()
+        await close_connections(self._container)
 
     async def __aenter__(self) -> Self:
         return self

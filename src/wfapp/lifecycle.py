@@ -1,0 +1,25 @@
+"""What every `wf` process does at the edges of its life: wait for a stop signal, close connections."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from wfapp.container import Container
+
+
+def stop_requested() -> asyncio.Event:
+    """An event that SIGINT or SIGTERM sets; call from the running event loop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def close_connections(container: Container) -> None:
+    """Close the agent client's session and the database's connections; once, at shutdown."""
+    with contextlib.suppress(Exception):
+        await container.invoker().close()
+    await container.database().dispose()
