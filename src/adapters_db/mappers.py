@@ -181,6 +181,23 @@ def run_row(run: Run) -> dict[str, Any]:
     }
 
 
+def run_progress_row(run: Run) -> dict[str, Any]:
+    """The columns executing a run changes: its state, result, times, cancel and lease holder (not the token)."""
+    lease = run.lease
+    return {
+        "status": run.status.value,
+        "output": run.output,
+        "error": converter.unstructure(run.error),
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "cancel_requested_at": run.cancel_requested_at,
+        "cancelled_at": run.cancelled_at,
+        "cancelled_by": run.cancelled_by,
+        "lease_owner": None if lease is None else lease.owner,
+        "lease_expires_at": None if lease is None else lease.expires_at,
+    }
+
+
 def run_from_row(row: Row) -> Run:
     token = row["lease_token"]
     lease = None if token is None else Lease(owner=row["lease_owner"], expires_at=row["lease_expires_at"], token=token)

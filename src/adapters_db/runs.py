@@ -17,7 +17,7 @@ from adapters_db import mappers
 from adapters_db.paging import fetch_page, order_by, time_range
 from adapters_db.tables import run_events, runs, step_executions
 from adapters_db.transaction import Transaction
-from wfcore.domain.errors import Conflict, DuplicateIdempotencyKey, LeaseLost, NotFound
+from wfcore.domain.errors import DuplicateIdempotencyKey, LeaseLost, NotFound
 from wfcore.domain.events import RunEvent
 from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunStatus, StepExecution
@@ -38,6 +38,9 @@ _INSERT_STEPS = sa.insert(step_executions)
 _INSERT_EVENTS = sa.insert(run_events)
 _SELECT_RUN = sa.select(runs).where(_THIS_RUN)
 _SELECT_RUN_FOR_UPDATE = _SELECT_RUN.with_for_update()  # SQLite ignores it: its single writer isolates already
+# Ordered, so that transactions locking overlapping sets of runs take the locks in one order and never deadlock.
+_SELECT_RUNS = sa.select(runs).where(runs.c.id.in_(sa.bindparam("key_ids", expanding=True))).order_by(runs.c.id)
+_SELECT_RUNS_FOR_UPDATE = _SELECT_RUNS.with_for_update()
 _UPDATE_RUN = sa.update(runs).where(_THIS_RUN)
 _UPDATE_RUN_FENCED = _UPDATE_RUN.where(_HELD_WITH)
 _UPDATE_STEP = sa.update(step_executions).where(
@@ -74,12 +77,11 @@ class SqlRunRepository:
         self._tx = tx
 
     async def add(self, run: Run, steps: Sequence[StepExecution]) -> None:
-        duplicate = (
-            DuplicateIdempotencyKey("a run with this idempotency key exists already")
-            if run.idempotency_key is not None
-            else Conflict(f"run {run.id} exists already")
-        )
-        await self._tx.execute_unique(_INSERT_RUN, duplicate, mappers.run_row(run))
+        if run.idempotency_key is None:  # its id is new: nothing to collide with, no savepoint to pay for
+            await self._tx.execute(_INSERT_RUN, mappers.run_row(run))
+        else:
+            duplicate = DuplicateIdempotencyKey("a run with this idempotency key exists already")
+            await self._tx.execute_unique(_INSERT_RUN, duplicate, mappers.run_row(run))
         if steps:
             rows = [
                 {"run_id": step.run_id, "step_id": step.step_id, "position": position, **mappers.step_row(step)}
@@ -93,6 +95,11 @@ class SqlRunRepository:
         if row is None:
             raise NotFound(entity="run", entity_id=run_id)
         return mappers.run_from_row(row)
+
+    async def get_many(self, run_ids: Sequence[RunId], *, for_update: bool = False) -> dict[RunId, Run]:
+        query = _SELECT_RUNS_FOR_UPDATE if for_update else _SELECT_RUNS
+        rows = (await self._tx.execute(query, {"key_ids": list(run_ids)})).mappings()
+        return {RunId(row["id"]): mappers.run_from_row(row) for row in rows}
 
     async def find_by_idempotency_key(self, workflow_id: WorkflowId, key: str) -> Run | None:
         query = sa.select(runs).where(runs.c.workflow_id == workflow_id, runs.c.idempotency_key == key)
@@ -110,6 +117,15 @@ class SqlRunRepository:
             await self.get(run.id)  # NotFound when there is no such run
             if run.lease is not None:
                 raise LeaseLost(run_id=run.id, token=run.lease.token)
+        await self._update_steps(steps)
+
+    async def save_progress(self, changed: Sequence[Run], steps: Sequence[StepExecution]) -> None:
+        if changed:
+            rows = [{"key_id": run.id, **mappers.run_progress_row(run)} for run in changed]
+            await self._tx.execute(_UPDATE_RUN, rows)
+        await self._update_steps(steps)
+
+    async def _update_steps(self, steps: Sequence[StepExecution]) -> None:
         if steps:
             keyed = [{"key_run_id": s.run_id, "key_step_id": s.step_id, **mappers.step_row(s)} for s in steps]
             await self._tx.execute(_UPDATE_STEP, keyed)

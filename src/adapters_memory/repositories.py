@@ -152,6 +152,9 @@ class MemoryRunRepository(_Repository):
             raise NotFound(entity="run", entity_id=run_id)
         return run
 
+    async def get_many(self, run_ids: Sequence[RunId], *, for_update: bool = False) -> dict[RunId, Run]:
+        return {run_id: self.store.runs[run_id] for run_id in run_ids if run_id in self.store.runs}
+
     async def find_by_idempotency_key(self, workflow_id: WorkflowId, key: str) -> Run | None:
         for run in self.store.runs.values():
             if run.workflow_id == workflow_id and run.idempotency_key == key:
@@ -163,10 +166,19 @@ class MemoryRunRepository(_Repository):
         if run.lease is not None and (current.lease is None or current.lease.token != run.lease.token):
             raise LeaseLost(run_id=run.id, token=run.lease.token)
         self.journal.put(self.store.runs, run.id, attrs.evolve(run, lease=current.lease))
-        if steps:
-            table = dict(self.store.steps[run.id])
-            table.update({step.step_id: step for step in steps})
-            self.journal.put(self.store.steps, run.id, table)
+        self._write_steps(steps)
+
+    async def save_progress(self, changed: Sequence[Run], steps: Sequence[StepExecution]) -> None:
+        for run in changed:
+            self.journal.put(self.store.runs, run.id, run)
+        self._write_steps(steps)
+
+    def _write_steps(self, steps: Sequence[StepExecution]) -> None:
+        tables: dict[RunId, dict[str, StepExecution]] = {}
+        for step in steps:
+            tables.setdefault(step.run_id, dict(self.store.steps[step.run_id]))[step.step_id] = step
+        for run_id, table in tables.items():
+            self.journal.put(self.store.steps, run_id, table)
 
     async def steps(self, run_id: RunId) -> builtins.list[StepExecution]:
         return list(self.store.steps.get(run_id, {}).values())
@@ -213,9 +225,7 @@ class MemoryRunRepository(_Repository):
     async def release(self, run_id: RunId, *, token: int) -> None:
         run = self.store.runs.get(run_id)
         if run is not None and run.lease is not None and run.lease.token == token:
-            # Keep the token so the next claim still bumps it: a stale holder stays fenced out.
-            released = attrs.evolve(run.lease, owner=None, expires_at=None)
-            self.journal.put(self.store.runs, run_id, attrs.evolve(run, lease=released))
+            self.journal.put(self.store.runs, run_id, attrs.evolve(run, lease=run.lease.released()))
 
     async def claimable(self, *, now: datetime, limit: int) -> builtins.list[RunId]:
         found = [

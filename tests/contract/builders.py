@@ -137,9 +137,15 @@ async def stored_workflow(uow: UnitOfWork, name: str = "triage") -> Workflow:
 
 async def committed_run(uow: UnitOfWorkFactory, status: RunStatus = RunStatus.PENDING) -> Run:
     """A run of a new workflow, with its steps, committed."""
+    return (await committed_runs(uow, 1, status=status))[0]
+
+
+async def committed_runs(uow: UnitOfWorkFactory, count: int, status: RunStatus = RunStatus.PENDING) -> list[Run]:
+    """`count` runs of a new workflow, with their steps, committed."""
     async with uow() as tx:
         flow = await stored_workflow(tx)
-        stored, steps = run(flow, status=status)
-        await tx.runs.add(stored, steps)
+        made = [run(flow, status=status) for _ in range(count)]
+        for stored, steps in made:
+            await tx.runs.add(stored, steps)
         await tx.commit()
-    return stored
+    return [stored for stored, _ in made]

@@ -7,10 +7,10 @@ import asyncio
 import attrs
 import pytest
 
-from contract.builders import at, committed_run, run, stored_workflow
+from contract.builders import at, committed_run, committed_runs, run, stored_workflow
 from wfcore.domain.errors import LeaseLost
 from wfcore.domain.ids import RunId
-from wfcore.domain.runs import Lease, Run, RunStatus
+from wfcore.domain.runs import Lease, Run, RunStatus, StepStatus
 from wfcore.use_cases.common import UnitOfWorkFactory
 
 
@@ -141,3 +141,37 @@ async def test_claimable_lists_pending_runs_and_running_runs_with_expired_leases
         first_two = [ids[run_id] for run_id in await tx.runs.claimable(now=at(50), limit=2)]
     assert waiting == ["expired", "unleased", "claimed-pending", "pending"]
     assert first_two == ["expired", "unleased"]
+
+
+async def test_get_many_returns_the_runs_found_and_leaves_unknown_ids_out(uow: UnitOfWorkFactory) -> None:
+    first, second = await committed_runs(uow, 2)
+    unknown = RunId("0190a8f2-0000-7000-8000-000000000000")
+    async with uow() as tx:
+        assert await tx.runs.get_many([second.id, unknown, first.id], for_update=True) == {
+            first.id: first,
+            second.id: second,
+        }
+        assert await tx.runs.get_many([]) == {}
+
+
+async def test_save_progress_writes_the_state_steps_and_lease_holder_of_several_runs(uow: UnitOfWorkFactory) -> None:
+    first, second = await committed_runs(uow, 2)
+    held = [await _claim(uow, run.id, "worker-a", now=0, until=30) for run in (first, second)]
+    assert held[0] is not None
+    assert held[1] is not None
+    async with uow() as tx:
+        steps = {run.id: await tx.runs.steps(run.id) for run in held}
+    running = held[0].start(at=at(1))
+    assert running.lease is not None
+    finished = attrs.evolve(
+        held[1].start(at=at(1)).succeed(output={"answer": 42}, at=at(2)), lease=held[1].lease.released()
+    )
+    started_step = steps[first.id][0].to(StepStatus.RUNNING, input={"text": "hi"}, started_at=at(1))
+    skipped_step = steps[second.id][1].to(StepStatus.SKIPPED, finished_at=at(2))
+    async with uow() as tx:
+        await tx.runs.save_progress([running, finished], [started_step, skipped_step])
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.runs.get_many([first.id, second.id]) == {first.id: running, second.id: finished}
+        assert (await tx.runs.steps(first.id))[0] == started_step
+        assert (await tx.runs.steps(second.id))[1] == skipped_step

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 
@@ -33,6 +34,8 @@ class DestinationGuard:
     def __init__(self, allowed: tuple[Network, ...], denied: tuple[Network, ...]) -> None:
         self._allowed = allowed
         self._denied = denied
+        # Every call to an agent checks its URL, and agents are few: remember the URLs let through.
+        self.check_url = functools.lru_cache(maxsize=1024)(self._check_url)
 
     def check_address(self, address: Address, host: str) -> None:
         """Raise DestinationRefused when `address` (which `host` names) may not be connected to."""
@@ -50,7 +53,7 @@ class DestinationGuard:
             return f"the address is outside the allowed networks ({', '.join(map(str, self._allowed))})"
         return None
 
-    def check_url(self, raw_url: str) -> None:
+    def _check_url(self, raw_url: str) -> None:
         """Refuse a URL that is malformed, not http/https, or whose host is a refused literal IP address.
 
         Host names are checked later, on every address they resolve to (`GuardedResolver`).

@@ -96,6 +96,10 @@ class Lease:
         """Released, or expired: a worker may claim it."""
         return self.owner is None or self.expires_at is None or self.expires_at <= now
 
+    def released(self) -> Lease:
+        """Given back: free at once, and the token kept, so that the next claim still bumps it."""
+        return attrs.evolve(self, owner=None, expires_at=None)
+
 
 @attrs.frozen
 class StepExecution:

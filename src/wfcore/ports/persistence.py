@@ -127,10 +127,20 @@ class RunRepository(Protocol):
     async def get(self, run_id: RunId, *, for_update: bool = False) -> Run:
         """The run; with `for_update` the row stays locked until the unit of work ends."""
 
+    async def get_many(self, run_ids: Sequence[RunId], *, for_update: bool = False) -> dict[RunId, Run]:
+        """The runs found among `run_ids`; with `for_update` their rows stay locked until the unit of work ends."""
+
     async def find_by_idempotency_key(self, workflow_id: WorkflowId, key: str) -> Run | None: ...
 
     async def update(self, run: Run, steps: Sequence[StepExecution] = ()) -> None:
         """Write the run and the given steps. When `run.lease` is set, only if its token is current."""
+
+    async def save_progress(self, changed: Sequence[Run], steps: Sequence[StepExecution]) -> None:
+        """Write what executing changes (status, output, error, times, cancel, lease holder) and the steps.
+
+        For the engine's writes to runs whose rows this unit of work locked with `get_many(for_update=True)`
+        and whose lease tokens it checked: nothing else is written, and nothing is checked again.
+        """
 
     async def steps(self, run_id: RunId) -> builtins.list[StepExecution]: ...
 

@@ -2,7 +2,8 @@
 
 The database is the truth. The engine claims the run (a compare-and-set that bumps the fencing token),
 then every write it makes is checked against that token, so a worker that lost its lease cannot write.
-Each transaction re-reads the run row, so a committed cancel request is seen before any new step starts.
+Each write re-reads the run row under lock, so a committed cancel request is seen before any new step
+starts. Writes of the runs a process executes at the same time share commits (`GroupCommit`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from wfcore.domain.workflows import CompiledWorkflow, DefinitionLimits, compile_
 from wfcore.ports.agents import AgentInvoker
 from wfcore.ports.telemetry import NoTelemetry, Telemetry
 from wfcore.use_cases.common import Services
+from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation
 from wfcore.use_cases.step_runner import StepRunner, step_context
 from wfcore.use_cases.workflows import resolve_agent
 
@@ -48,6 +50,9 @@ class RunEngine:
     telemetry: Telemetry = attrs.field(factory=NoTelemetry)
     _compiled: dict[tuple[WorkflowId, int], CompiledWorkflow] = attrs.field(factory=dict, init=False)
     _active: dict[RunId, RunExecution] = attrs.field(factory=dict, init=False)
+    group_commit: GroupCommit = attrs.field(
+        default=attrs.Factory(lambda engine: GroupCommit(engine.services), takes_self=True), init=False
+    )
 
     async def execute(self, run_id: RunId) -> Run | None:
         """Claim the run and drive it to a finished state (or until the lease is lost).
@@ -58,7 +63,7 @@ class RunEngine:
         return await execution.drive() if execution is not None else None
 
     async def claim(self, run_id: RunId) -> RunExecution | None:
-        """Take the run's lease; None when it is finished, held by another worker, or held here."""
+        """Take the run's lease and read its steps; None when it is finished or held (here or elsewhere)."""
         if run_id in self._active:
             return None
         now = self.services.clock.now()
@@ -69,10 +74,11 @@ class RunEngine:
                 now=now,
                 expires_at=now + timedelta(seconds=self.settings.lease_seconds),
             )
+            steps = await uow.runs.steps(run_id) if run is not None else []
             await uow.commit()
         if run is None:
             return None
-        execution = RunExecution(engine=self, run=run)
+        execution = RunExecution(engine=self, run=run, steps={step.step_id: step for step in steps})
         self._active[run_id] = execution
         return execution
 
@@ -98,9 +104,6 @@ class RunEngine:
             limits = DefinitionLimits(max_steps=len(stored.definition.steps))
             self._compiled[key] = compile_definition(stored.definition, limits)
         return self._compiled[key]
-
-
-Mutation = Callable[[Run], tuple[Run, list[StepExecution], list[RunEvent]]]
 
 
 @attrs.define
@@ -132,8 +135,6 @@ class RunExecution:
             self.engine.forget(self.run.id)
 
     async def _drive(self) -> Run:
-        async with self.services.uow() as uow:
-            self.steps = {step.step_id: step for step in await uow.runs.steps(self.run.id)}
         try:
             workflow = await self.engine.compiled(self.run.workflow_id, self.run.workflow_version)
         except InvalidDefinition as invalid:
@@ -167,7 +168,8 @@ class RunExecution:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError, LeaseLost):
                 await renewal
-            await self._release()
+            if not self.run.status.is_finished:  # a finished run's last write gave the lease back
+                await self._release()
 
     async def _wait_for_steps(self) -> list[StepExecution]:
         abort = asyncio.create_task(self.aborted.wait())
@@ -196,23 +198,16 @@ class RunExecution:
         return self.run.lease.token
 
     async def write(self, mutate: Mutation) -> None:
-        """One fenced transaction: re-read the run under lock, check the token, apply, commit."""
-        async with self.services.uow() as uow:
-            current = await uow.runs.get(self.run.id, for_update=True)
-            if current.lease is None or current.lease.token != self._token:
-                raise LeaseLost(run_id=self.run.id, token=self._token)
-            run, steps, events = mutate(current)
-            await uow.runs.update(run, steps)
-            if events:
-                await uow.runs.append_events(events)
-            await uow.commit()
+        """Fenced: `mutate` the run as stored (locked, token checked) and commit the change."""
+        released_when_finished = functools.partial(_release_when_finished, mutate)
+        run, steps, events = await self.engine.group_commit.write(self.run.id, self._token, released_when_finished)
         self.run = run
         for step in steps:
             self.steps[step.step_id] = step
         self.engine.telemetry.committed(run, steps, events)
         self._launch_started()
 
-    def _fail_unrunnable(self, invalid: InvalidDefinition, run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+    def _fail_unrunnable(self, invalid: InvalidDefinition, run: Run) -> Change:
         now = self.services.clock.now()
         problems = "; ".join(f"{'.'.join(map(str, error.loc))}: {error.msg}" for error in invalid.errors[:5])
         error = RunError(code="invalid_definition", message=f"the workflow version cannot run: {problems}")
@@ -225,17 +220,25 @@ class RunExecution:
         event = RunEvent(run_id=run.id, type=EventType.RUN_FAILED, at=now, data={"code": error.code})
         return started.fail(error=error, at=now), cancelled, [event]
 
-    def _begin(self, run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+    def _begin(self, run: Run) -> Change:
+        """Start the run (or take it over from a worker that died: its running steps start again), then advance."""
         now = self.services.clock.now()
+        begun: list[RunEvent] = []
         if run.status is RunStatus.PENDING:
-            started = run.start(at=now)
             data = {"attempt": run.attempt, "worker": self.engine.settings.owner}
-            return started, [], [RunEvent(run_id=run.id, type=EventType.RUN_STARTED, at=now, data=data)]
-        # A run taken over from a worker that died: its running steps start again.
-        restarted = [step.to(StepStatus.PENDING) for step in self.steps.values() if step.status is StepStatus.RUNNING]
-        return run, restarted, []
+            begun.append(RunEvent(run_id=run.id, type=EventType.RUN_STARTED, at=now, data=data))
+            run = run.start(at=now)
+        restarted = {
+            step.step_id: step.to(StepStatus.PENDING)
+            for step in self.steps.values()
+            if step.status is StepStatus.RUNNING
+        }
+        self.steps.update(restarted)
+        advanced, changed, events = self._advance(run)
+        restarted.update({step.step_id: step for step in changed})
+        return advanced, list(restarted.values()), begun + events
 
-    def _advance(self, run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+    def _advance(self, run: Run) -> Change:
         """Start every step that is ready, skip those that must be skipped, or finish the run."""
         if run.cancel_requested_at is not None or self.aborted.is_set():
             return self._finish_cancelled(run)
@@ -305,7 +308,7 @@ class RunExecution:
             runner = StepRunner(execution=self, compiled=self.workflow.steps[step.step_id])
             self.in_flight[step.step_id] = asyncio.create_task(runner.call(self.run, step))
 
-    def _complete(self, run: Run, done: list[StepExecution]) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+    def _complete(self, run: Run, done: list[StepExecution]) -> Change:
         now = self.services.clock.now()
         if run.status.is_finished or run.cancel_requested_at is not None or self.aborted.is_set():
             late = [
@@ -332,9 +335,7 @@ class RunExecution:
         advanced, started, more_events = self._advance(run)
         return advanced, done + started, events + more_events
 
-    def _failure(
-        self, run: Run, step: StepExecution, now: Any
-    ) -> tuple[Run, list[StepExecution], list[RunEvent]] | None:
+    def _failure(self, run: Run, step: StepExecution, now: Any) -> Change | None:
         """The run failing because of `step`, or None when the step's `on_failure` is `continue`."""
         assert self.workflow is not None
         if self.workflow.steps[step.step_id].definition.on_failure == "continue":
@@ -348,7 +349,7 @@ class RunExecution:
         event = RunEvent(run_id=run.id, type=EventType.RUN_FAILED, at=now, step_id=step.step_id, data=data)
         return failed, cancelled, [*(step_event(s, now) for s in cancelled), event]
 
-    def _finish_cancelled(self, run: Run) -> tuple[Run, list[StepExecution], list[RunEvent]]:
+    def _finish_cancelled(self, run: Run) -> Change:
         now = self.services.clock.now()
         if run.status.is_finished:
             return run, [], []
@@ -401,6 +402,14 @@ class RunExecution:
             async with self.services.uow() as uow:
                 await uow.runs.release(self.run.id, token=self._token)
                 await uow.commit()
+
+
+def _release_when_finished(mutate: Mutation, stored: Run) -> Change:
+    """The write that finishes a run also gives its lease back: one transaction fewer per run."""
+    run, steps, events = mutate(stored)
+    if run.status.is_finished and run.lease is not None:
+        run = attrs.evolve(run, lease=run.lease.released())
+    return run, steps, events
 
 
 def step_event(step: StepExecution, now: Any) -> RunEvent:

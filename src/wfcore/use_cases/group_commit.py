@@ -1,0 +1,141 @@
+"""Group commit: the engine's fenced writes of concurrent runs, committed together in one transaction.
+
+A commit costs far more than the few rows in it (SQLite has one writer; PostgreSQL flushes its log
+and answers a round trip), so a worker executing many runs commits the writes that are ready at the
+same moment together: the runs' rows are locked and their fencing tokens checked in one statement,
+the runs, their steps and their events written in one statement each.
+
+A write whose lease was lost fails alone with `LeaseLost`, and so does one whose change cannot be
+computed. When the shared transaction fails, each of its writes is tried again in a transaction of
+its own, so one bad write cannot take its neighbours down with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from wfcore.domain.errors import LeaseLost
+from wfcore.domain.events import RunEvent
+from wfcore.domain.ids import RunId
+from wfcore.domain.runs import Run, StepExecution
+from wfcore.ports.persistence import UnitOfWork
+from wfcore.use_cases.common import Services
+
+Change = tuple[Run, list[StepExecution], list[RunEvent]]
+Mutation = Callable[[Run], Change]
+
+# Turns of the event loop a flush waits before taking its batch: a finished agent call needs a few
+# (the call's task, the wait on it, the run's loop) before its write is queued.
+_GATHERING_TURNS = 4
+
+
+@attrs.define
+class _Write:
+    run_id: RunId
+    token: int
+    mutate: Mutation
+    outcome: asyncio.Future[Change]
+    seen: Run | None = None
+    change: Change | None = None
+
+    def settle(self, error: BaseException | None = None) -> None:
+        if self.outcome.done():  # its writer stopped waiting (cancelled)
+            return
+        if error is not None:
+            self.outcome.set_exception(error)
+        else:
+            assert self.change is not None
+            self.outcome.set_result(self.change)
+
+
+@attrs.define
+class GroupCommit:
+    """Commits `write`s; those queued while a commit is prepared or under way share the next one."""
+
+    services: Services
+    _queue: list[_Write] = attrs.field(factory=list, init=False)
+    _flusher: asyncio.Task[None] | None = attrs.field(default=None, init=False)
+
+    async def write(self, run_id: RunId, token: int, mutate: Mutation) -> Change:
+        """Apply `mutate` to the run as stored, if it is held with `token`, and commit what it returns.
+
+        Raises `LeaseLost` when the token is no longer the run's, or what `mutate` or the commit raised.
+        """
+        write = _Write(run_id=run_id, token=token, mutate=mutate, outcome=asyncio.get_running_loop().create_future())
+        self._queue.append(write)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await write.outcome
+
+    async def _flush(self) -> None:
+        while self._queue:
+            for _ in range(_GATHERING_TURNS):
+                await asyncio.sleep(0)
+            batch = [write for write in self._queue if not write.outcome.done()]
+            self._queue = []
+            try:
+                await self._commit_together(batch)
+            except BaseException as error:  # cancelled with the process: nobody may wait forever
+                for write in batch:
+                    write.settle(error)
+                raise
+
+    async def _commit_together(self, batch: list[_Write]) -> None:
+        applied: list[_Write] = []
+        try:
+            async with self.services.uow() as uow:
+                stored = await uow.runs.get_many([write.run_id for write in batch], for_update=True)
+                for write in batch:
+                    if _apply(write, stored.get(write.run_id)):
+                        applied.append(write)
+                await _save(uow, applied)
+                await uow.commit()
+        except Exception as error:
+            if len(applied) > 1:
+                for write in applied:
+                    await self._commit_alone(write, error)
+            for write in batch:
+                write.settle(error)
+            return
+        for write in applied:
+            write.settle()
+
+    async def _commit_alone(self, write: _Write, shared_failure: Exception) -> None:
+        """Commit the change computed in a failed shared transaction, if the run is still as it was seen."""
+        assert write.seen is not None
+        try:
+            async with self.services.uow() as uow:
+                current = await uow.runs.get(write.run_id, for_update=True)
+                if current.lease is None or current.lease.token != write.token:
+                    raise LeaseLost(run_id=write.run_id, token=write.token)
+                if attrs.evolve(current, lease=None) != attrs.evolve(write.seen, lease=None):
+                    raise shared_failure  # changed meanwhile (a cancel): the change may no longer hold
+                await _save(uow, [write])
+                await uow.commit()
+        except Exception as error:
+            write.settle(error)
+        else:
+            write.settle()
+
+
+def _apply(write: _Write, stored: Run | None) -> bool:
+    """Compute the write's change from the stored run; False (and the write settled) when there is none."""
+    if stored is None or stored.lease is None or stored.lease.token != write.token:
+        write.settle(LeaseLost(run_id=write.run_id, token=write.token))
+        return False
+    try:
+        write.change = write.mutate(stored)
+    except Exception as error:
+        write.settle(error)
+        return False
+    write.seen = stored
+    return True
+
+
+async def _save(uow: UnitOfWork, writes: Sequence[_Write]) -> None:
+    changes = [write.change for write in writes if write.change is not None]
+    await uow.runs.save_progress([run for run, _, _ in changes], [step for _, steps, _ in changes for step in steps])
+    await uow.runs.append_events([event for _, _, events in changes for event in events])

@@ -1,0 +1,175 @@
+"""GroupCommit: concurrent fenced writes share a transaction, and each fails or succeeds on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+import attrs
+import pytest
+
+from adapters_memory.repositories import MemoryRunRepository
+from adapters_memory.store import Journal, MemoryStore
+from adapters_memory.system import UuidGenerator, VirtualClock
+from adapters_memory.unit_of_work import MemoryUnitOfWork
+from contract.builders import at, committed_runs
+from wfcore.domain.errors import LeaseLost
+from wfcore.domain.events import EventType, RunEvent
+from wfcore.domain.runs import Run, StepExecution
+from wfcore.use_cases.common import Services
+from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation
+
+POISON = "cannot be stored"
+
+
+@attrs.define
+class CountingStore:
+    """The in-memory database, counting transactions, refusing to save a run whose output is POISON."""
+
+    store: MemoryStore = attrs.field(factory=MemoryStore)
+    transactions: int = 0
+    # What another process commits the moment a shared transaction fails (its locks are then released).
+    on_failure: Callable[[MemoryStore], None] = lambda store: None
+
+    def uow(self) -> MemoryUnitOfWork:
+        self.transactions += 1
+        unit = MemoryUnitOfWork(self.store)
+        unit.runs = PickyRunRepository(self, unit._journal)
+        return unit
+
+
+class PickyRunRepository(MemoryRunRepository):
+    def __init__(self, database: CountingStore, journal: Journal) -> None:
+        super().__init__(database.store, journal)
+        self.database = database
+
+    async def save_progress(self, changed: Sequence[Run], steps: Sequence[StepExecution]) -> None:
+        if any(run.output == POISON for run in changed):
+            self.database.on_failure(self.database.store)
+            raise ValueError("the database refused the value")
+        await super().save_progress(changed, steps)
+
+
+@pytest.fixture
+def database() -> CountingStore:
+    return CountingStore()
+
+
+@pytest.fixture
+def group(database: CountingStore) -> GroupCommit:
+    return GroupCommit(Services(uow=database.uow, clock=VirtualClock(), ids=UuidGenerator()))
+
+
+async def held_runs(database: CountingStore, count: int) -> list[Run]:
+    runs = await committed_runs(database.uow, count)
+    held = []
+    for run in runs:
+        async with database.uow() as tx:
+            claimed = await tx.runs.claim(run.id, owner="worker", now=at(0), expires_at=at(30))
+            await tx.commit()
+        assert claimed is not None
+        held.append(claimed)
+    return held
+
+
+def finish_with(output: object) -> Mutation:
+    def mutate(run: Run) -> Change:
+        finished = run.start(at=at(1)).succeed(output=output, at=at(2))
+        return finished, [], [RunEvent(run_id=run.id, type=EventType.RUN_SUCCEEDED, at=at(2))]
+
+    return mutate
+
+
+def token(run: Run) -> int:
+    assert run.lease is not None
+    return run.lease.token
+
+
+async def stored_outputs(database: CountingStore, runs: list[Run]) -> list[object]:
+    async with database.uow() as tx:
+        found = await tx.runs.get_many([run.id for run in runs])
+    return [found[run.id].output for run in runs]
+
+
+async def test_writes_made_at_the_same_moment_share_one_transaction(
+    database: CountingStore, group: GroupCommit
+) -> None:
+    runs = await held_runs(database, 4)
+    before = database.transactions
+    changes = await asyncio.gather(*(group.write(run.id, token(run), finish_with(n)) for n, run in enumerate(runs)))
+    assert database.transactions - before == 1
+    assert [change[0].output for change in changes] == [0, 1, 2, 3]
+    assert await stored_outputs(database, runs) == [0, 1, 2, 3]
+    events = [event for event in database.store.events if event.type is EventType.RUN_SUCCEEDED]
+    assert sorted(event.run_id for event in events) == sorted(run.id for run in runs)
+
+
+async def test_a_write_under_a_stale_token_fails_alone(database: CountingStore, group: GroupCommit) -> None:
+    stale, fresh = await held_runs(database, 2)
+    results = await asyncio.gather(
+        group.write(stale.id, token(stale) - 1, finish_with("late")),
+        group.write(fresh.id, token(fresh), finish_with("fresh")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], LeaseLost)
+    assert await stored_outputs(database, [stale, fresh]) == [None, "fresh"]
+
+
+async def test_a_change_that_cannot_be_computed_fails_alone(database: CountingStore, group: GroupCommit) -> None:
+    broken, fine = await held_runs(database, 2)
+
+    def fails(run: Run) -> Change:
+        raise RuntimeError("a bug in the mutation")
+
+    results = await asyncio.gather(
+        group.write(broken.id, token(broken), fails),
+        group.write(fine.id, token(fine), finish_with("fine")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], RuntimeError)
+    assert await stored_outputs(database, [broken, fine]) == [None, "fine"]
+
+
+async def test_when_the_shared_commit_fails_each_write_is_committed_alone(
+    database: CountingStore, group: GroupCommit
+) -> None:
+    runs = await held_runs(database, 3)
+    outputs = ["first", POISON, "third"]
+    before = database.transactions
+    results = await asyncio.gather(
+        *(group.write(run.id, token(run), finish_with(output)) for run, output in zip(runs, outputs, strict=True)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], ValueError)
+    assert database.transactions - before == 1 + 3
+    assert await stored_outputs(database, runs) == ["first", None, "third"]
+
+
+async def test_a_write_abandoned_by_its_writer_before_the_commit_is_not_made(
+    database: CountingStore, group: GroupCommit
+) -> None:
+    abandoned, kept = await held_runs(database, 2)
+    first = asyncio.create_task(group.write(abandoned.id, token(abandoned), finish_with("abandoned")))
+    second = asyncio.create_task(group.write(kept.id, token(kept), finish_with("kept")))
+    await asyncio.sleep(0)
+    first.cancel()
+    await second
+    assert await stored_outputs(database, [abandoned, kept]) == [None, "kept"]
+
+
+async def test_a_write_whose_run_changed_after_the_shared_commit_failed_is_not_made(
+    database: CountingStore, group: GroupCommit
+) -> None:
+    poisoned, cancelled = await held_runs(database, 2)
+
+    def cancel_meanwhile(store: MemoryStore) -> None:
+        store.runs[cancelled.id] = attrs.evolve(store.runs[cancelled.id], cancel_requested_at=at(1))
+
+    database.on_failure = cancel_meanwhile
+    results = await asyncio.gather(
+        group.write(poisoned.id, token(poisoned), finish_with(POISON)),
+        group.write(cancelled.id, token(cancelled), finish_with("decided before the cancel")),
+        return_exceptions=True,
+    )
+    assert [type(result) for result in results] == [ValueError, ValueError]
+    assert await stored_outputs(database, [poisoned, cancelled]) == [None, None]
