@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -86,15 +87,17 @@ async def measure(database_url: str, connections: int, seconds: float) -> None:
         "WF_SECRET_KEY": "mB1uV8tDqk0o0X5Zb3b3xk9m4c2b1n0v9c8x7z6a5s4=",
     }
     async with process([sys.executable, "-m", "wfapp.cli", "serve"], env, f"{api}/health"):
+        # Names of their own, so that a database used before (PostgreSQL) takes them.
+        prefix = f"bench-{uuid.uuid4().hex[:8]}"
         async with aiohttp.ClientSession() as session:
-            await session.post(f"{api}/api/v1/agents", json={"name": "bench", "url": "http://127.0.0.1:9/"})
-            body = {"name": "bench", "steps": [{"id": "a", "agent": "bench", "input": {"x": "{{ input.x }}"}}]}
+            await session.post(f"{api}/api/v1/agents", json={"name": prefix, "url": "http://127.0.0.1:9/"})
+            body = {"name": prefix, "steps": [{"id": "a", "agent": prefix, "input": {"x": "{{ input.x }}"}}]}
             async with session.post(f"{api}/api/v1/workflows", json=body) as response:
                 workflow_id = (await response.json())["id"]
         names = itertools.count()
         read = await load(lambda s: s.get(f"{api}/api/v1/workflows/{workflow_id}"), connections, seconds)
         write = await load(
-            lambda s: s.post(f"{api}/api/v1/agents", json={"name": f"a{next(names)}", "url": "http://127.0.0.1:9/"}),
+            lambda s: s.post(f"{api}/api/v1/agents", json={"name": f"{prefix}-{next(names)}", "url": "http://127.0.0.1:9/"}),
             connections,
             seconds,
         )

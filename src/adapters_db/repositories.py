@@ -20,6 +20,14 @@ from wfcore.ports.system import SecretBox
 
 _AGENT_LIVE = agents.c.deleted_at.is_(None)
 _WORKFLOW_LIVE = workflows.c.deleted_at.is_(None)
+# Statements of the hot read paths, built once (SQLAlchemy then reuses their compiled form and cache key).
+_SELECT_WORKFLOW = sa.select(workflows).where(workflows.c.id == sa.bindparam("key_id"))
+_SELECT_WORKFLOW_VERSION = sa.select(workflow_versions).where(
+    workflow_versions.c.workflow_id == sa.bindparam("key_id"),
+    workflow_versions.c.version == sa.bindparam("key_version"),
+)
+_SELECT_AGENT_BY_ID = sa.select(agents).where(agents.c.id == sa.bindparam("key"), _AGENT_LIVE)
+_SELECT_AGENT_BY_NAME = sa.select(agents).where(agents.c.name == sa.bindparam("key"), _AGENT_LIVE)
 
 
 def _sorts(table: sa.Table) -> dict[str, sa.ColumnElement[Any]]:
@@ -39,14 +47,15 @@ class SqlAgentRepository:
         self._secret_box = secret_box
 
     async def add(self, agent: Agent) -> None:
-        statement = sa.insert(agents).values(mappers.agent_row(agent, self._secret_box))
-        await self._tx.execute_unique(statement, _name_taken("an agent", agent.name))
+        await self._tx.insert_unique(
+            agents, mappers.agent_row(agent, self._secret_box), _name_taken("an agent", agent.name)
+        )
 
     async def get(self, agent_id: AgentId) -> Agent:
-        return await self._one(agents.c.id == agent_id, agent_id)
+        return await self._one(_SELECT_AGENT_BY_ID, agent_id)
 
     async def get_by_name(self, name: str) -> Agent:
-        return await self._one(agents.c.name == name, name)
+        return await self._one(_SELECT_AGENT_BY_NAME, name)
 
     async def update(self, agent: Agent) -> None:
         statement = (
@@ -73,8 +82,8 @@ class SqlAgentRepository:
         load = functools.partial(mappers.agent_from_row, secret_box=self._secret_box)
         return await fetch_page(self._tx, agents, where, ordering, query.limit, query.offset, load)
 
-    async def _one(self, condition: sa.ColumnElement[bool], key: str) -> Agent:
-        row = (await self._tx.execute(sa.select(agents).where(condition, _AGENT_LIVE))).mappings().one_or_none()
+    async def _one(self, query: sa.Select[Any], key: str) -> Agent:
+        row = (await self._tx.execute(query, {"key": key})).mappings().one_or_none()
         if row is None:
             raise NotFound(entity="agent", entity_id=key)
         return mappers.agent_from_row(row, self._secret_box)
@@ -87,33 +96,32 @@ class SqlWorkflowRepository:
         self._tx = tx
 
     async def add(self, workflow: Workflow, version: WorkflowVersion) -> None:
-        statement = sa.insert(workflows).values(mappers.workflow_row(workflow))
-        await self._tx.execute_unique(statement, _name_taken("a workflow", workflow.name))
-        await self._tx.execute(sa.insert(workflow_versions).values(mappers.version_row(version)))
+        await self._tx.insert_unique(
+            workflows, mappers.workflow_row(workflow), _name_taken("a workflow", workflow.name)
+        )
+        await self._tx.execute(sa.insert(workflow_versions), mappers.version_row(version))
 
     async def add_version(self, workflow: Workflow, version: WorkflowVersion) -> None:
         taken = Conflict(f"version {version.version} of workflow {workflow.id} exists already; retry")
-        await self._tx.execute_unique(sa.insert(workflow_versions).values(mappers.version_row(version)), taken)
+        await self._tx.insert_unique(workflow_versions, mappers.version_row(version), taken)
         await self._overwrite(workflow, workflows.c.id == workflow.id)
 
     async def get(
         self, workflow_id: WorkflowId, *, include_deleted: bool = False, for_update: bool = False
     ) -> Workflow:
-        query = sa.select(workflows).where(workflows.c.id == workflow_id)
+        query = _SELECT_WORKFLOW
         if not include_deleted:
             query = query.where(_WORKFLOW_LIVE)
         if for_update:
             query = query.with_for_update()
-        row = (await self._tx.execute(query)).mappings().one_or_none()
+        row = (await self._tx.execute(query, {"key_id": workflow_id})).mappings().one_or_none()
         if row is None:
             raise NotFound(entity="workflow", entity_id=workflow_id)
         return mappers.workflow_from_row(row)
 
     async def get_version(self, workflow_id: WorkflowId, version: int) -> WorkflowVersion:
-        query = sa.select(workflow_versions).where(
-            workflow_versions.c.workflow_id == workflow_id, workflow_versions.c.version == version
-        )
-        row = (await self._tx.execute(query)).mappings().one_or_none()
+        values = {"key_id": workflow_id, "key_version": version}
+        row = (await self._tx.execute(_SELECT_WORKFLOW_VERSION, values)).mappings().one_or_none()
         if row is None:
             raise NotFound(entity=f"version of workflow {workflow_id}", entity_id=str(version))
         return mappers.version_from_row(row)

@@ -77,11 +77,11 @@ class SqlRunRepository:
         self._tx = tx
 
     async def add(self, run: Run, steps: Sequence[StepExecution]) -> None:
-        if run.idempotency_key is None:  # its id is new: nothing to collide with, no savepoint to pay for
+        if run.idempotency_key is None:  # its id is new: nothing can collide
             await self._tx.execute(_INSERT_RUN, mappers.run_row(run))
         else:
             duplicate = DuplicateIdempotencyKey("a run with this idempotency key exists already")
-            await self._tx.execute_unique(_INSERT_RUN, duplicate, mappers.run_row(run))
+            await self._tx.insert_unique(runs, mappers.run_row(run), duplicate)
         if steps:
             rows = [
                 {"run_id": step.run_id, "step_id": step.step_id, "position": position, **mappers.step_row(step)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import typing
 from collections.abc import Mapping
@@ -63,7 +64,7 @@ def parse_query(query: MultiMapping[str], cl: type[T]) -> T:
     """The query string as an instance of `cl`; every bad parameter is a 422 at `["query", name]`."""
     problems = Problems()
     values: dict[str, Any] = {}
-    hints = typing.get_type_hints(cl)
+    hints = _type_hints(cl)
     for field in attrs.fields(cl):  # type: ignore[arg-type]
         raw = query.getall(field.name, [])
         if not raw:
@@ -74,6 +75,11 @@ def parse_query(query: MultiMapping[str], cl: type[T]) -> T:
             problems.add(("query", field.name), error.msg, error.type)
     problems.raise_invalid()
     return cl(**values)
+
+
+@functools.cache
+def _type_hints(cl: type) -> dict[str, Any]:
+    return typing.get_type_hints(cl)
 
 
 def _parse(type_: Any, raw: list[str], rules: Mapping[str, Any]) -> Any:
