@@ -29,6 +29,7 @@ from wfcore.domain.errors import ServiceUnavailable
 SQLITE_BUSY_TIMEOUT_S = 5.0
 POSTGRES_POOL_SIZE = 10
 POSTGRES_MAX_OVERFLOW = 10
+POSTGRES_RECYCLE_SECONDS = 300
 
 
 class Database:
@@ -99,8 +100,15 @@ def create_database(url: str, *, sqlite_busy_timeout_s: float = SQLITE_BUSY_TIME
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return Database(engine, single_connection=True)
+    # No ping before each use: it is one more round trip per transaction. A connection found dead
+    # instead fails its transaction (a 503, or a run write the sweep recovers) and makes the pool
+    # replace every connection as old as it; recycling keeps idle ones from dying behind a firewall.
     engine = create_async_engine(
-        parsed, pool_size=POSTGRES_POOL_SIZE, max_overflow=POSTGRES_MAX_OVERFLOW, pool_pre_ping=True, **common
+        parsed,
+        pool_size=POSTGRES_POOL_SIZE,
+        max_overflow=POSTGRES_MAX_OVERFLOW,
+        pool_recycle=POSTGRES_RECYCLE_SECONDS,
+        **common,
     )
     return Database(engine, single_connection=False)
 

@@ -25,6 +25,7 @@ from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunError, RunStatus, StepExecution, StepStatus
 from wfcore.domain.workflows import CompiledWorkflow, DefinitionLimits, compile_definition
 from wfcore.ports.agents import AgentInvoker
+from wfcore.ports.persistence import UnitOfWork
 from wfcore.ports.telemetry import NoTelemetry, Telemetry
 from wfcore.use_cases.common import Services
 from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation
@@ -63,7 +64,10 @@ class RunEngine:
         return await execution.drive() if execution is not None else None
 
     async def claim(self, run_id: RunId) -> RunExecution | None:
-        """Take the run's lease and read its steps; None when it is finished or held (here or elsewhere)."""
+        """Take the run's lease and read what executing it needs, in one transaction.
+
+        None when the run is finished or held (here or by another worker).
+        """
         if run_id in self._active:
             return None
         now = self.services.clock.now()
@@ -74,11 +78,11 @@ class RunEngine:
                 now=now,
                 expires_at=now + timedelta(seconds=self.settings.lease_seconds),
             )
-            steps = await uow.runs.steps(run_id) if run is not None else []
+            if run is None:
+                return None
+            execution = RunExecution(engine=self, run=run)
+            await execution.load(uow)
             await uow.commit()
-        if run is None:
-            return None
-        execution = RunExecution(engine=self, run=run, steps={step.step_id: step for step in steps})
         self._active[run_id] = execution
         return execution
 
@@ -95,11 +99,11 @@ class RunEngine:
     def active_runs(self) -> int:
         return len(self._active)
 
-    async def compiled(self, workflow_id: WorkflowId, version: int) -> CompiledWorkflow:
+    async def compiled(self, uow: UnitOfWork, workflow_id: WorkflowId, version: int) -> CompiledWorkflow:
+        """The workflow version compiled, read through `uow` the first time (a version never changes)."""
         key = (workflow_id, version)
         if key not in self._compiled:
-            async with self.services.uow() as uow:
-                stored = await uow.workflows.get_version(workflow_id, version)
+            stored = await uow.workflows.get_version(workflow_id, version)
             # The step cap was applied when this version was saved; a cap set differently since must not stop its runs.
             limits = DefinitionLimits(max_steps=len(stored.definition.steps))
             self._compiled[key] = compile_definition(stored.definition, limits)
@@ -113,6 +117,7 @@ class RunExecution:
     steps: dict[str, StepExecution] = attrs.field(factory=dict)
     workflow: CompiledWorkflow | None = None
     agents: dict[str, Agent | None] = attrs.field(factory=dict)
+    unrunnable: InvalidDefinition | None = None
     in_flight: dict[str, asyncio.Task[StepExecution]] = attrs.field(factory=dict)
     aborted: asyncio.Event = attrs.field(factory=asyncio.Event)
 
@@ -125,6 +130,25 @@ class RunExecution:
         for task in self.in_flight.values():
             task.cancel()
 
+    async def load(self, uow: UnitOfWork) -> None:
+        """Read the run's steps, its workflow (compiled) and the agent of each step (None for one not found)."""
+        self.steps = {step.step_id: step for step in await uow.runs.steps(self.run.id)}
+        try:
+            workflow = await self.engine.compiled(uow, self.run.workflow_id, self.run.workflow_version)
+        except InvalidDefinition as invalid:
+            self.unrunnable = invalid  # a version saved before a stricter rule existed
+            return
+        self.workflow = workflow
+        by_reference: dict[str, Agent | None] = {}
+        for step_id, step in workflow.steps.items():
+            reference = step.definition.agent
+            if reference not in by_reference:
+                try:
+                    by_reference[reference] = await resolve_agent(uow.agents, reference)
+                except NotFound:
+                    by_reference[reference] = None
+            self.agents[step_id] = by_reference[reference]
+
     async def drive(self) -> Run | None:
         """Run the steps to the end; None if the lease was lost on the way (another worker goes on)."""
         try:
@@ -135,23 +159,9 @@ class RunExecution:
             self.engine.forget(self.run.id)
 
     async def _drive(self) -> Run:
-        try:
-            workflow = await self.engine.compiled(self.run.workflow_id, self.run.workflow_version)
-        except InvalidDefinition as invalid:
-            # A version saved before a stricter rule existed: fail the run rather than retry it forever.
-            await self.write(functools.partial(self._fail_unrunnable, invalid))
+        if self.unrunnable is not None:  # fail the run rather than retry it forever
+            await self.write(functools.partial(self._fail_unrunnable, self.unrunnable))
             return self.run
-        self.workflow = workflow
-        by_reference: dict[str, Agent | None] = {}
-        async with self.services.uow() as uow:
-            for step_id, step in workflow.steps.items():
-                reference = step.definition.agent
-                if reference not in by_reference:
-                    try:
-                        by_reference[reference] = await resolve_agent(uow.agents, reference)
-                    except NotFound:
-                        by_reference[reference] = None
-                self.agents[step_id] = by_reference[reference]
         renewal = asyncio.create_task(self._renew_lease())
         try:
             await self.write(self._begin)
