@@ -92,6 +92,10 @@ class RunEngine:
         if execution is not None:
             execution.abort()
 
+    def holds(self, run_id: RunId) -> bool:
+        """Whether this engine is executing the run now."""
+        return run_id in self._active
+
     def forget(self, run_id: RunId) -> None:
         self._active.pop(run_id, None)
 

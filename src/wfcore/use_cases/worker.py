@@ -28,6 +28,8 @@ class Worker:
     _tasks: set[asyncio.Task[None]] = attrs.field(factory=set, init=False)
     _slots: asyncio.Semaphore | None = attrs.field(default=None, init=False)
     _stopping: bool = attrs.field(default=False, init=False)
+    # Runs offered again while driven here: a retry committed meanwhile, taken again when the drive ends.
+    _noticed: set[RunId] = attrs.field(factory=set, init=False)
 
     def _semaphore(self) -> asyncio.Semaphore:
         if self._slots is None:
@@ -37,6 +39,9 @@ class Worker:
     async def offer(self, run_id: RunId) -> bool:
         """Claim and start the run when a slot is free (waiting for one); False if not taken here."""
         if self._stopping:
+            return False
+        if self.engine.holds(run_id):
+            self._noticed.add(run_id)
             return False
         slots = self._semaphore()
         await slots.acquire()
@@ -59,9 +64,10 @@ class Worker:
             current: RunExecution | None = execution
             while current is not None:
                 await current.drive()
-                # A retry committed while this worker still held the run found it busy and its notice was
-                # dropped: take the run again now, not at the next sweep (None when finished or held elsewhere).
-                current = None if self._stopping else await self.engine.claim(run_id)
+                noticed = run_id in self._noticed
+                self._noticed.discard(run_id)
+                # None when it is finished (the retry was not committed after all) or held elsewhere.
+                current = await self.engine.claim(run_id) if noticed and not self._stopping else None
         except Exception:
             log.exception("run %s stopped on an unexpected error; it is picked up again by a sweep", run_id)
         finally:
