@@ -13,6 +13,7 @@ from wfcore.ports.persistence import AuditQuery, Page
 
 # Entries with the same timestamp come newest-appended first.
 _NEWEST_FIRST = (audit_log.c.timestamp.desc(), audit_log.c.seq.desc())
+_INSERT = sa.insert(audit_log)
 
 
 class SqlAuditLog:
@@ -20,7 +21,7 @@ class SqlAuditLog:
         self._tx = tx
 
     async def append(self, entry: AuditEntry) -> None:
-        await self._tx.execute(sa.insert(audit_log).values(mappers.audit_row(entry)))
+        await self._tx.execute(_INSERT, mappers.audit_row(entry))
 
     async def list(self, query: AuditQuery) -> Page[AuditEntry]:
         where: list[sa.ColumnElement[bool]] = []

@@ -8,11 +8,11 @@ version still load.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import cattrs
-from sqlalchemy.engine import RowMapping
 
 from wfcore.domain.agents import (
     Agent,
@@ -34,7 +34,8 @@ from wfcore.domain.workflows import Workflow, WorkflowDefinition, WorkflowStatus
 from wfcore.ports.dispatch import Dispatch, DispatchKind
 from wfcore.ports.system import SecretBox
 
-Row = RowMapping
+# A result row by column name (SQLAlchemy's RowMapping is one).
+Row = Mapping[Any, Any]
 
 _AUTH_CLASSES: dict[AuthType, type[AuthConfig]] = {
     AuthType.NONE: NoAuth,

@@ -13,6 +13,7 @@ from adapters_db.transaction import Transaction
 from wfcore.ports.dispatch import Dispatch
 
 _UNSENT = outbox.c.sent_at.is_(None)
+_INSERT = sa.insert(outbox)
 
 
 class SqlOutbox:
@@ -20,7 +21,7 @@ class SqlOutbox:
         self._tx = tx
 
     async def add(self, dispatch: Dispatch) -> None:
-        await self._tx.execute(sa.insert(outbox).values(mappers.dispatch_row(dispatch)))
+        await self._tx.execute(_INSERT, mappers.dispatch_row(dispatch))
 
     async def pending(self, *, limit: int) -> list[Dispatch]:
         """The oldest dispatches not yet marked sent, in the order they were added."""

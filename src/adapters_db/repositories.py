@@ -26,6 +26,19 @@ _SELECT_WORKFLOW_VERSION = sa.select(workflow_versions).where(
     workflow_versions.c.workflow_id == sa.bindparam("key_id"),
     workflow_versions.c.version == sa.bindparam("key_version"),
 )
+# A workflow and one of its versions (the latest when `key_version` is NULL) in one round trip.
+_SELECT_WORKFLOW_WITH_VERSION = (
+    sa.select(workflows, *(column.label(f"version_{column.name}") for column in workflow_versions.c))
+    .join(
+        workflow_versions,
+        sa.and_(
+            workflow_versions.c.workflow_id == workflows.c.id,
+            workflow_versions.c.version
+            == sa.func.coalesce(sa.bindparam("key_version", type_=sa.Integer()), workflows.c.latest_version),
+        ),
+    )
+    .where(workflows.c.id == sa.bindparam("key_id"), _WORKFLOW_LIVE)
+)
 _SELECT_AGENT_BY_ID = sa.select(agents).where(agents.c.id == sa.bindparam("key"), _AGENT_LIVE)
 _SELECT_AGENT_BY_NAME = sa.select(agents).where(agents.c.name == sa.bindparam("key"), _AGENT_LIVE)
 
@@ -125,6 +138,19 @@ class SqlWorkflowRepository:
         if row is None:
             raise NotFound(entity=f"version of workflow {workflow_id}", entity_id=str(version))
         return mappers.version_from_row(row)
+
+    async def get_with_version(
+        self, workflow_id: WorkflowId, version: int | None = None
+    ) -> tuple[Workflow, WorkflowVersion]:
+        values = {"key_id": workflow_id, "key_version": version}
+        row = (await self._tx.execute(_SELECT_WORKFLOW_WITH_VERSION, values)).mappings().one_or_none()
+        if row is None:  # no such workflow, or no such version: say which
+            workflow = await self.get(workflow_id)
+            return workflow, await self.get_version(
+                workflow_id, workflow.latest_version if version is None else version
+            )
+        stored = {column.name: row[f"version_{column.name}"] for column in workflow_versions.c}
+        return mappers.workflow_from_row(row), mappers.version_from_row(stored)
 
     async def update(self, workflow: Workflow) -> None:
         if await self._overwrite(workflow, sa.and_(workflows.c.id == workflow.id, _WORKFLOW_LIVE)) == 0:

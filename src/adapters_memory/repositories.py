@@ -120,6 +120,12 @@ class MemoryWorkflowRepository(_Repository):
             raise NotFound(entity=f"version of workflow {workflow_id}", entity_id=str(version))
         return found
 
+    async def get_with_version(
+        self, workflow_id: WorkflowId, version: int | None = None
+    ) -> tuple[Workflow, WorkflowVersion]:
+        workflow = await self.get(workflow_id)
+        return workflow, await self.get_version(workflow_id, workflow.latest_version if version is None else version)
+
     async def update(self, workflow: Workflow) -> None:
         await self.get(workflow.id)
         self.journal.put(self.store.workflows, workflow.id, workflow)

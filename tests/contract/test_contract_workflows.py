@@ -7,6 +7,7 @@ import pytest
 
 from contract.builders import at, version_of, workflow
 from wfcore.domain.errors import Conflict, NotFound
+from wfcore.domain.ids import WorkflowId
 from wfcore.domain.workflows import (
     OnFailure,
     StepDefinition,
@@ -177,3 +178,20 @@ async def test_versions_are_listed_newest_first_in_pages(uow: UnitOfWorkFactory)
 
 def _names(page: Page[Workflow]) -> list[str]:
     return [item.name for item in page.items]
+
+
+async def test_a_workflow_is_read_with_its_latest_or_a_chosen_version(uow: UnitOfWorkFactory) -> None:
+    flow, first = workflow("triage")
+    second = version_of(flow, 2, step_ids=("only",))
+    moved = attrs.evolve(flow, latest_version=2)
+    async with uow() as tx:
+        await tx.workflows.add(flow, first)
+        await tx.workflows.add_version(moved, second)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.workflows.get_with_version(flow.id) == (moved, second)
+        assert await tx.workflows.get_with_version(flow.id, 1) == (moved, first)
+        with pytest.raises(NotFound, match="version"):
+            await tx.workflows.get_with_version(flow.id, 3)
+        with pytest.raises(NotFound, match="workflow"):
+            await tx.workflows.get_with_version(WorkflowId("0190a8f2-0000-7000-8000-000000000000"))

@@ -111,6 +111,11 @@ class WorkflowRepository(Protocol):
 
     async def get_version(self, workflow_id: WorkflowId, version: int) -> WorkflowVersion: ...
 
+    async def get_with_version(
+        self, workflow_id: WorkflowId, version: int | None = None
+    ) -> tuple[Workflow, WorkflowVersion]:
+        """The live workflow and one of its versions (the latest when None), read together."""
+
     async def update(self, workflow: Workflow) -> None:
         """Overwrite the workflow's own fields (status, deletion), never a version."""
 

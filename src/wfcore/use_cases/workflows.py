@@ -153,11 +153,7 @@ class WorkflowCatalog:
 
     async def get(self, workflow_id: WorkflowId, version: int | None = None) -> tuple[Workflow, WorkflowVersion]:
         async with self.services.uow() as uow:
-            workflow = await uow.workflows.get(workflow_id)
-            found = await uow.workflows.get_version(
-                workflow_id, workflow.latest_version if version is None else version
-            )
-        return workflow, found
+            return await uow.workflows.get_with_version(workflow_id, version)
 
     async def list(self, query: WorkflowQuery) -> Page[Workflow]:
         async with self.services.uow() as uow:
