@@ -2,6 +2,8 @@
 
 Each server runs in its own process (`wf serve`, and a bare aiohttp handler doing one SQLAlchemy Core
 select on the same database); the load comes from this process with a fixed number of connections.
+The three kinds of request take turns in short windows (--rounds), so that a machine busy with
+something else slows them alike and the ratios stay meaningful.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import contextlib
 import itertools
 import os
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import attrs
 
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 40.0
@@ -53,39 +55,49 @@ async def process(args: Sequence[str], env: dict[str, str], health_url: str) -> 
         await child.wait()
 
 
-async def load(
-    make_request: Callable[[aiohttp.ClientSession], Any], connections: int, seconds: float
-) -> tuple[float, float, float]:
-    """Requests per second, p50 and p99 in ms, over `seconds` of `connections` concurrent clients."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
+@attrs.define
+class Load:
+    """What one kind of request measured, added up over the rounds."""
 
-    async def client(session: aiohttp.ClientSession) -> None:
-        while time.perf_counter() < deadline:
+    latencies_ms: list[float] = attrs.Factory(list)
+    seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[int(fraction * (len(ordered) - 1))]
+
+    async def add(self, make_request: Callable[[aiohttp.ClientSession], Any], connections: int, seconds: float) -> None:
+        """`connections` concurrent clients sending requests for `seconds`."""
+        deadline = time.perf_counter() + seconds
+
+        async def client(session: aiohttp.ClientSession) -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                async with make_request(session) as response:
+                    await response.read()
+                    assert response.status < 300, response.status
+                self.latencies_ms.append((time.perf_counter() - started) * 1000)
+
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as session:
             started = time.perf_counter()
-            async with make_request(session) as response:
-                await response.read()
-                assert response.status < 300, response.status
-            latencies.append((time.perf_counter() - started) * 1000)
-
-    connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(session) for _ in range(connections)))
-        elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return len(latencies) / elapsed, statistics.median(ordered), ordered[int(0.99 * (len(ordered) - 1))]
+            await asyncio.gather(*(client(session) for _ in range(connections)))
+            self.seconds += time.perf_counter() - started
 
 
-async def measure(database_url: str, connections: int, seconds: float) -> None:
+async def measure(database_url: str, connections: int, seconds: float, rounds: int) -> None:
     api_port, base_port = free_port(), free_port()
-    api = f"http://127.0.0.1:{api_port}"
+    api, base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
     env = {
         "WF_DATABASE_URL": database_url,
         "WF_PORT": str(api_port),
         "WF_LOG_LEVEL": "WARNING",
         "WF_SECRET_KEY": "mB1uV8tDqk0o0X5Zb3b3xk9m4c2b1n0v9c8x7z6a5s4=",
     }
+    baseline_args = [sys.executable, "-m", "bench._baseline_server", "--database-url", database_url]
     async with process([sys.executable, "-m", "wfapp.cli", "serve"], env, f"{api}/health"):
         # Names of their own, so that a database used before (PostgreSQL) takes them.
         prefix = f"bench-{uuid.uuid4().hex[:8]}"
@@ -95,40 +107,39 @@ async def measure(database_url: str, connections: int, seconds: float) -> None:
             async with session.post(f"{api}/api/v1/workflows", json=body) as response:
                 workflow_id = (await response.json())["id"]
         names = itertools.count()
-        read = await load(lambda s: s.get(f"{api}/api/v1/workflows/{workflow_id}"), connections, seconds)
-        write = await load(
-            lambda s: s.post(f"{api}/api/v1/agents", json={"name": f"{prefix}-{next(names)}", "url": "http://127.0.0.1:9/"}),
-            connections,
-            seconds,
-        )
-    baseline_args = [
-        sys.executable,
-        "-m",
-        "bench._baseline_server",
-        "--database-url",
-        database_url,
-        "--port",
-        str(base_port),
-    ]
-    base = f"http://127.0.0.1:{base_port}"
-    async with process(baseline_args, {}, f"{base}/w/{workflow_id}"):
-        floor = await load(lambda s: s.get(f"{base}/w/{workflow_id}"), connections, seconds)
+        requests: dict[str, Callable[[aiohttp.ClientSession], Any]] = {
+            "baseline (bare aiohttp + one Core select)": lambda s: s.get(f"{base}/w/{workflow_id}"),
+            "GET /api/v1/workflows/{id}": lambda s: s.get(f"{api}/api/v1/workflows/{workflow_id}"),
+            "POST /api/v1/agents": lambda s: s.post(
+                f"{api}/api/v1/agents", json={"name": f"{prefix}-{next(names)}", "url": "http://127.0.0.1:9/"}
+            ),
+        }
+        loads = {label: Load() for label in requests}
+        async with process([*baseline_args, "--port", str(base_port)], {}, f"{base}/w/{workflow_id}"):
+            # Taking turns in short windows, every kind of request meets the same background load.
+            for _ in range(rounds):
+                for label, make_request in requests.items():
+                    await loads[label].add(make_request, connections, seconds / rounds)
     kind = database_url.split("+")[0]
+    (floor_label, floor), *measured = loads.items()
     print(
-        f"[{kind}] baseline (bare aiohttp + one Core select): {floor[0]:.0f} req/s, "
-        f"p50 {floor[1]:.1f} ms, p99 {floor[2]:.1f} ms"
+        f"[{kind}] {floor_label}: {floor.per_second:.0f} req/s, "
+        f"p50 {floor.percentile(0.5):.1f} ms, p99 {floor.percentile(0.99):.1f} ms"
     )
-    for label, figures in (("GET /api/v1/workflows/{id}", read), ("POST /api/v1/agents", write)):
-        ratio = figures[0] / floor[0]
+    for label, figures in measured:
+        ratio = figures.per_second / floor.per_second
         print(
-            f"[{kind}] {label}: {figures[0]:.0f} req/s ({ratio:.0%} of baseline, target >= {TARGET_RATIO:.0%}), "
-            f"p50 {figures[1]:.1f} ms, p99 {figures[2]:.1f} ms (target <= {TARGET_P99_MS:.0f} ms)"
+            f"[{kind}] {label}: {figures.per_second:.0f} req/s "
+            f"({ratio:.0%} of baseline, target >= {TARGET_RATIO:.0%}), "
+            f"p50 {figures.percentile(0.5):.1f} ms, p99 {figures.percentile(0.99):.1f} ms "
+            f"(target <= {TARGET_P99_MS:.0f} ms)"
         )
 
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench api", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
+    parser.add_argument("--seconds", type=float, default=6.0, help="time given to each kind of request")
+    parser.add_argument("--rounds", type=int, default=6, help="turns the kinds of request take, sharing --seconds")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
         "--postgres-url",
@@ -137,10 +148,12 @@ def main(argv: Sequence[str]) -> int:
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(measure(f"sqlite+aiosqlite:///{Path(folder) / 'wf.db'}", args.connections, args.seconds))
+        asyncio.run(
+            measure(f"sqlite+aiosqlite:///{Path(folder) / 'wf.db'}", args.connections, args.seconds, args.rounds)
+        )
     if args.postgres_url:
         from wfapp.migration import migrate
 
         migrate(args.postgres_url)
-        asyncio.run(measure(args.postgres_url, args.connections, args.seconds))
+        asyncio.run(measure(args.postgres_url, args.connections, args.seconds, args.rounds))
     return 0
