@@ -138,19 +138,24 @@ async def test_cancelling_a_pending_run_cancels_it_at_once(harness: Harness) -> 
     assert entry.changes == {"status": ("pending", "cancelled")}
 
 
-async def test_a_run_cancelled_after_it_was_claimed_never_calls_an_agent(harness: Harness) -> None:
+async def test_a_run_cancelled_after_it_was_claimed_starts_no_further_step(harness: Harness) -> None:
     await harness.agent("echo")
-    saved = await harness.workflow(step("a"))
+    saved = await harness.workflow(step("a"), step("b", "echo", "a"))
     run = await harness.start(saved.workflow_id)
     execution = await harness.engine().claim(run.id)
     assert execution is not None
+    assert execution.steps["a"].status is StepStatus.RUNNING, "the claim starts the run and its first steps"
 
     await harness.commands.cancel(CancelRun(run.id, ADA))
     finished = await execution.drive()
 
     assert finished is not None
     assert finished.status is RunStatus.CANCELLED
-    assert harness.invoker.calls == []
+    assert harness.calls("b") == []
+    assert {s.step_id: s.status for s in await harness.queries.steps(run.id)} == {
+        "a": StepStatus.CANCELLED,
+        "b": StepStatus.CANCELLED,
+    }
 
 
 async def test_cancelling_a_cancelled_run_is_a_no_op_and_a_finished_one_a_conflict(harness: Harness) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import random
 from collections.abc import Callable
 from datetime import timedelta
@@ -31,6 +32,8 @@ from wfcore.use_cases.common import Services
 from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation
 from wfcore.use_cases.step_runner import StepRunner, step_context
 from wfcore.use_cases.workflows import resolve_agent
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -64,7 +67,7 @@ class RunEngine:
         return await execution.drive() if execution is not None else None
 
     async def claim(self, run_id: RunId) -> RunExecution | None:
-        """Take the run's lease and read what executing it needs, in one transaction.
+        """Take the run's lease, read what executing it needs and start it, in one transaction.
 
         None when the run is finished or held (here or by another worker).
         """
@@ -82,7 +85,10 @@ class RunEngine:
                 return None
             execution = RunExecution(engine=self, run=run)
             await execution.load(uow)
+            begun = await execution.begin(uow)
             await uow.commit()
+        if begun is not None:
+            execution.committed(begun)
         self._active[run_id] = execution
         return execution
 
@@ -122,6 +128,7 @@ class RunExecution:
     workflow: CompiledWorkflow | None = None
     agents: dict[str, Agent | None] = attrs.field(factory=dict)
     unrunnable: InvalidDefinition | None = None
+    begun: bool = False
     in_flight: dict[str, asyncio.Task[StepExecution]] = attrs.field(factory=dict)
     aborted: asyncio.Event = attrs.field(factory=asyncio.Event)
 
@@ -153,6 +160,31 @@ class RunExecution:
                     by_reference[reference] = None
             self.agents[step_id] = by_reference[reference]
 
+    async def begin(self, uow: UnitOfWork) -> Change | None:
+        """Write the run's start (and its first steps') through `uow`, whose claim holds the run's row.
+
+        None, with nothing written, when the change cannot be computed: the drive tries again, and fails.
+        """
+        mutate = self._begin if self.unrunnable is None else functools.partial(self._fail_unrunnable, self.unrunnable)
+        try:
+            change = _release_when_finished(mutate, self.run)
+        except Exception:
+            log.exception("could not start run %s; trying again in its drive", self.run.id)
+            return None
+        run, steps, events = change
+        await uow.runs.save_progress([run], steps)
+        await uow.runs.append_events(events)
+        self.begun = True
+        return change
+
+    def committed(self, change: Change) -> None:
+        """Take a committed change as the run's state here."""
+        run, steps, events = change
+        self.run = run
+        for step in steps:
+            self.steps[step.step_id] = step
+        self.engine.telemetry.committed(run, steps, events)
+
     async def drive(self) -> Run | None:
         """Run the steps to the end; None if the lease was lost on the way (another worker goes on)."""
         try:
@@ -163,12 +195,15 @@ class RunExecution:
             self.engine.forget(self.run.id)
 
     async def _drive(self) -> Run:
-        if self.unrunnable is not None:  # fail the run rather than retry it forever
-            await self.write(functools.partial(self._fail_unrunnable, self.unrunnable))
+        if not self.begun:
+            await self.write(
+                self._begin if self.unrunnable is None else functools.partial(self._fail_unrunnable, self.unrunnable)
+            )
+        if self.run.status.is_finished:
             return self.run
         renewal = asyncio.create_task(self._renew_lease())
         try:
-            await self.write(self._begin)
+            self._launch_started()
             while not self.run.status.is_finished:
                 if not self.in_flight:
                     await self.write(self._advance)
@@ -214,11 +249,7 @@ class RunExecution:
     async def write(self, mutate: Mutation) -> None:
         """Fenced: `mutate` the run as stored (locked, token checked) and commit the change."""
         released_when_finished = functools.partial(_release_when_finished, mutate)
-        run, steps, events = await self.engine.group_commit.write(self.run.id, self._token, released_when_finished)
-        self.run = run
-        for step in steps:
-            self.steps[step.step_id] = step
-        self.engine.telemetry.committed(run, steps, events)
+        self.committed(await self.engine.group_commit.write(self.run.id, self._token, released_when_finished))
         self._launch_started()
 
     def _fail_unrunnable(self, invalid: InvalidDefinition, run: Run) -> Change:
