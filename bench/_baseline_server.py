@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters_db.engine import create_database
 from adapters_db.tables import workflows
+from wfapp.event_loop import new_event_loop
 
 
 def make_app(engine: AsyncEngine) -> web.Application:
@@ -36,7 +37,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     database = create_database(args.database_url)
-    web.run_app(make_app(database.engine), host="127.0.0.1", port=args.port, print=None, access_log=None)
+    # On the event loop `wf serve` runs on, so that the comparison is of the request paths alone.
+    web.run_app(
+        make_app(database.engine),
+        host="127.0.0.1",
+        port=args.port,
+        print=None,
+        access_log=None,
+        loop=new_event_loop(),
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from wfapp import event_loop
 from wfapp.apply import register_workflows_command
 from wfapp.settings import Settings, SettingsError, env_name, flag_name, load_settings
 from wfapp.version import __version__
@@ -40,14 +41,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> None:
     from wfapp.serve import serve
 
-    asyncio.run(serve(_settings(args)))
+    event_loop.run(serve(_settings(args)))
 
 
 def _worker(args: argparse.Namespace) -> None:
     from wfapp.distributed import load_distributed_settings, run_worker
 
     overrides = {"health_port": args.health_port} if args.health_port is not None else {}
-    asyncio.run(run_worker(_settings(args), load_distributed_settings(overrides=overrides)))
+    event_loop.run(run_worker(_settings(args), load_distributed_settings(overrides=overrides)))
 
 
 def _migrate(args: argparse.Namespace) -> None:
@@ -61,7 +62,7 @@ def _demo_agent(args: argparse.Namespace) -> None:
     from adapters_http.demo_agent import run_demo_agent
 
     print(f"demo agent listening on http://{args.host}:{args.port} (echo, uppercase, sleep, fail, text, ...)")
-    asyncio.run(run_demo_agent(args.host, args.port))
+    event_loop.run(run_demo_agent(args.host, args.port))
 
 
 def _rotate_secrets(args: argparse.Namespace) -> None:
