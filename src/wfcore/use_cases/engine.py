@@ -83,13 +83,17 @@ class RunEngine:
             )
             if run is None:
                 return None
-            execution = RunExecution(engine=self, run=run)
-            await execution.load(uow)
-            begun = await execution.begin(uow)
-            await uow.commit()
+            # Held here from now on, so that a cancel arriving before the commit reaches it.
+            execution = self._active[run_id] = RunExecution(engine=self, run=run)
+            try:
+                await execution.load(uow)
+                begun = await execution.begin(uow)
+                await uow.commit()
+            except BaseException:
+                self.forget(run_id)
+                raise
         if begun is not None:
             execution.committed(begun)
-        self._active[run_id] = execution
         return execution
 
     def cancel(self, run_id: RunId) -> None:
