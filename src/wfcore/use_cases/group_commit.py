@@ -136,6 +136,8 @@ def _apply(write: _Write, stored: Run | None) -> bool:
 
 
 async def _save(uow: UnitOfWork, writes: Sequence[_Write]) -> None:
-    changes = [write.change for write in writes if write.change is not None]
-    await uow.runs.save_progress([run for run, _, _ in changes], [step for _, steps, _ in changes for step in steps])
-    await uow.runs.append_events([event for _, _, events in changes for event in events])
+    changes = [(write.seen, write.change) for write in writes if write.change is not None]
+    # Most writes change only steps (one finished, the next started): the run's row is left alone then.
+    changed_runs = [run for seen, (run, _, _) in changes if run != seen]
+    await uow.runs.save_progress(changed_runs, [step for _, (_, steps, _) in changes for step in steps])
+    await uow.runs.append_events([event for _, (_, _, events) in changes for event in events])
