@@ -1,7 +1,8 @@
 """The distributed stack as real processes: `wf serve` (distributed) and `wf worker`s on PostgreSQL and a broker.
 
-Each stack has topics and a consumer group of its own, so stacks on one broker do not see each other.
-Every process it starts is killed when the stack closes, whatever the test did.
+Each stack has topics, a consumer group and a secret key of its own, so stacks on one broker do not see each
+other. Every process it starts is killed when the stack closes, whatever the test did. `SharedStacks` keeps
+stacks running across the tests that share them.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import attrs
+from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
 
 from fixtures.kafka import free_port
@@ -94,6 +98,8 @@ class Stack:
     session: aiohttp.ClientSession | None = None
     api_url: str = ""
     suffix: str = attrs.Factory(lambda: uuid.uuid4().hex[:8])
+    # Every process of a deployment needs the same key to read the agent secrets another one stored.
+    secret_key: str = attrs.Factory(lambda: Fernet.generate_key().decode())
 
     @property
     def runs_topic(self) -> str:
@@ -112,6 +118,7 @@ class Stack:
             "WF_KAFKA_RUNS_TOPIC": self.runs_topic,
             "WF_KAFKA_CONTROL_TOPIC": f"control-{self.suffix}",
             "WF_KAFKA_GROUP_ID": self.group_id,
+            "WF_SECRET_KEY": self.secret_key,
             **self.extra_env,
             **more,
         }
@@ -143,6 +150,10 @@ class Stack:
         if wait:
             await self.wait_ready(process)
         return process
+
+    async def start_all(self, workers: int) -> None:
+        """The API and `workers` workers, started side by side."""
+        await asyncio.gather(self.start_api(), *(self.start_worker() for _ in range(workers)))
 
     async def wait_ready(self, process: Process) -> None:
         """Wait until `process` answers its readiness endpoint with a 200."""
@@ -257,3 +268,56 @@ class Stack:
             if f"-{process.pid}-" in owner:
                 return process
         raise AssertionError(f"no process of this stack is {owner}")
+
+
+class SharedStacks:
+    """Stacks shared by many tests: one per set of `WF_*` variables, started when first asked for, closed together.
+
+    Each stack has a database of its own (`new_database()` makes one): stacks on one database would take each
+    other's runs, since every API's relay sends whatever the shared outbox holds to its own stack's topics.
+
+    pytest-asyncio gives each test an event loop of its own, and a stack's HTTP session belongs to the loop
+    it was made on: so the stacks live on a loop of their own, in a thread, which tests reach from theirs.
+    """
+
+    def __init__(self, tmp_path: Path, new_database: Callable[[], str], bootstrap: str, workers: int) -> None:
+        self.tmp_path = tmp_path
+        self.new_database = new_database
+        self.bootstrap = bootstrap
+        self.workers = workers
+        self._stacks: dict[frozenset[tuple[str, str]], Stack] = {}
+        self._loop = asyncio.new_event_loop()
+        self._lock = asyncio.Lock()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="shared-stacks", daemon=True)
+        self._thread.start()
+
+    async def api_url(self, **env: str) -> str:
+        """The API address of the stack whose processes have these variables set, started if need be."""
+        future = asyncio.run_coroutine_threadsafe(self._stack(env), self._loop)
+        return (await asyncio.wrap_future(future)).api_url
+
+    async def _stack(self, env: dict[str, str]) -> Stack:
+        key = frozenset(env.items())
+        async with self._lock:
+            if key not in self._stacks:
+                logs = self.tmp_path / f"stack-{len(self._stacks)}"
+                logs.mkdir()
+                database_url = await asyncio.to_thread(self.new_database)
+                stack = Stack(tmp_path=logs, database_url=database_url, bootstrap=self.bootstrap, extra_env=env)
+                try:
+                    await stack.start_all(self.workers)
+                except BaseException:
+                    await stack.close()
+                    raise
+                self._stacks[key] = stack
+            return self._stacks[key]
+
+    def close(self) -> None:
+        """Stop every stack, then the loop; blocks, so call it outside any event loop."""
+        asyncio.run_coroutine_threadsafe(self._close_stacks(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    async def _close_stacks(self) -> None:
+        await asyncio.gather(*(stack.close() for stack in self._stacks.values()))

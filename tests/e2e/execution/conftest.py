@@ -1,25 +1,92 @@
-"""Fixtures of the execution tests: the service with the demo agent's endpoints registered, a recording agent,
-and a service whose only worker slot a test can fill."""
+"""Fixtures of the execution tests: the service on each deployment with the demo agent's endpoints registered,
+a recording agent, and a service whose every worker runs one run at a time.
+
+Each test that takes `wf`, `narrow_wf` or `deployment` runs three times: on a service in the test process
+with SQLite and with PostgreSQL, and on the distributed stack (`wf serve` and two `wf worker` processes on
+PostgreSQL and the Tansu broker). The distributed stacks take seconds to start, so the tests share them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
+from distributed.stack import SharedStacks
 from e2e.execution.recording_agent import RecordingAgent
 from e2e.execution.service_api import Wf
-from e2e.execution.serving import serving
+from e2e.execution.serving import Deployment, Distributed, Embedded
 from fixtures.agents import DemoAgent
-from fixtures.service import RunningService
+
+DISTRIBUTED_WORKERS = 2
+XFAIL_ON_STACK = "xfail_on_stack"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{XFAIL_ON_STACK}(reason, strict): an xfail of the test's distributed variant only (a known bug)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`xfail_on_stack(reason=...)` becomes an `xfail` of the test's distributed variant."""
+    for item in items:
+        marker = item.get_closest_marker(XFAIL_ON_STACK)
+        callspec = getattr(item, "callspec", None)
+        if marker is not None and callspec is not None and callspec.params.get("deployment_kind") == "distributed":
+            item.add_marker(pytest.mark.xfail(**marker.kwargs))
+
+
+# Package scope makes pytest run the tests deployment by deployment, so that the shared stacks, which the
+# first distributed test starts, are not running beside the SQLite and PostgreSQL ones.
+@pytest.fixture(
+    scope="package",
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("distributed", marks=[pytest.mark.postgres, pytest.mark.kafka]),
+    ],
+)
+def deployment_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture(scope="package")
+def shared_stacks(
+    tmp_path_factory: pytest.TempPathFactory, make_migrated_postgres_url: Callable[[], str], kafka_bootstrap: str
+) -> Iterator[SharedStacks]:
+    """The distributed stacks of this package's tests, each with its own database; stopped once they are done."""
+    stacks = SharedStacks(
+        tmp_path_factory.mktemp("stacks"), make_migrated_postgres_url, kafka_bootstrap, workers=DISTRIBUTED_WORKERS
+    )
+    try:
+        yield stacks
+    finally:
+        stacks.close()
 
 
 @pytest.fixture
-async def wf(service: RunningService, demo_agent: DemoAgent) -> Wf:
-    """The service (SQLite and PostgreSQL) with agents `echo`, `sleep`, `fail`, `text`, `big` on the demo agent."""
-    api = Wf(service.client)
-    await api.demo_agents(demo_agent.base_url)
-    return api
+def deployment(request: pytest.FixtureRequest, deployment_kind: str) -> Deployment:
+    """In-process services on a migrated, empty database of this test's own, or the shared distributed stacks."""
+    if deployment_kind == "distributed":
+        return Distributed(request.getfixturevalue("shared_stacks"))
+    return Embedded(request.getfixturevalue(f"migrated_{deployment_kind}_url"))
+
+
+@pytest.fixture
+async def wf(deployment: Deployment, demo_agent: DemoAgent) -> AsyncIterator[Wf]:
+    """The service with agents `echo`, `sleep`, `fail`, `text`, `big` on the demo agent."""
+    async with deployment.serving(demo_agent.base_url) as api:
+        yield api
+
+
+@pytest.fixture
+async def narrow_wf(deployment: Deployment, demo_agent: DemoAgent) -> AsyncIterator[Wf]:
+    """Like `wf`, but each worker runs one run at a time: once `deployment.workers` runs hold them, a run waits
+    `pending`."""
+    async with deployment.serving(demo_agent.base_url, worker_concurrency=1) as api:
+        yield api
 
 
 @pytest.fixture
@@ -31,10 +98,3 @@ async def recording_agent() -> AsyncIterator[RecordingAgent]:
         yield agent
     finally:
         await agent.server.close()
-
-
-@pytest.fixture
-async def narrow_wf(service_database_url: str, demo_agent: DemoAgent) -> AsyncIterator[Wf]:
-    """Like `wf`, but the service runs one run at a time: a second run waits `pending` for the first."""
-    async with serving(service_database_url, demo_agent.base_url, worker_concurrency=1) as api:
-        yield api

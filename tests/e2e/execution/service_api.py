@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -78,16 +79,26 @@ class Outcome:
 
 @attrs.define
 class Wf:
-    """A client of the service's API with the requests these tests make again and again."""
+    """A client of the service's API with the requests these tests make again and again.
+
+    The agents and workflows it saves are named with a prefix of its own, since several tests may share a
+    deployment; a test names them without it (`step("s", "echo")` calls the agent it saved as `echo`).
+    """
 
     client: Client
+    _prefix: str = attrs.field(factory=lambda: f"t{uuid.uuid4().hex[:8]}-", init=False)
     _numbers: Iterator[int] = attrs.field(factory=itertools.count, init=False)
 
-    def _name(self, prefix: str) -> str:
-        return f"{prefix}-{next(self._numbers)}"
+    def named(self, name: str) -> str:
+        """The name under which the service knows this client's agent or workflow `name`."""
+        return self._prefix + name
+
+    def _document(self, name: str, steps: tuple[Json, ...], fields: Json) -> Json:
+        """A workflow document of `steps`, calling this client's agents."""
+        return {"name": name, "steps": [{**step, "agent": self.named(step["agent"])} for step in steps], **fields}
 
     async def agent(self, url: str, name: str, **fields: Any) -> Json:
-        body = {"name": name, "url": url, "timeout_ms": 5000, "retry_config": FAST_RETRY, **fields}
+        body = {"name": self.named(name), "url": url, "timeout_ms": 5000, "retry_config": FAST_RETRY, **fields}
         agent: Json = await body_of(await self.client.post("/api/v1/agents", json=body), 201)
         return agent
 
@@ -97,9 +108,15 @@ class Wf:
             await self.agent(f"{base_url.rstrip('/')}/{path}", path)
 
     async def workflow(self, *steps: Json, **fields: Any) -> Json:
-        document = {"name": self._name("workflow"), "steps": list(steps), **fields}
+        document = self._document(self.named(f"workflow-{next(self._numbers)}"), steps, fields)
         workflow: Json = await body_of(await self.client.post("/api/v1/workflows", json=document), 201)
         return workflow
+
+    async def new_version(self, workflow: Json, *steps: Json) -> Json:
+        """Save `steps` as the next version of `workflow`."""
+        document = self._document(workflow["name"], steps, {})
+        saved: Json = await body_of(await self.client.put(f"/api/v1/workflows/{workflow['id']}", json=document), 200)
+        return saved
 
     async def execute(
         self, workflow_id: str, input: Any = None, *, headers: Mapping[str, str] | None = None, **body: Any

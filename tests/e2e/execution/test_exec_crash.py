@@ -84,6 +84,8 @@ def _read(log: Path) -> str:
     return log.read_text(errors="replace")
 
 
+# Embedded only (`service_database_url`, not `deployment`): it kills a `wf serve` that executes runs itself;
+# the distributed counterpart, a `wf worker` killed mid-step, is in tests/distributed/test_distributed_faults.py.
 @pytest.fixture
 def servers(service_database_url: str, tmp_path: Path) -> Iterator[Servers]:
     """On a SQLite file and on a PostgreSQL database (which `wf serve` migrates as it starts)."""

@@ -72,8 +72,7 @@ async def test_an_input_against_the_input_schema_is_a_422_at_its_place(wf: Wf, d
 
 async def test_a_run_of_an_older_version_runs_that_versions_definition(wf: Wf, demo_agent: DemoAgent) -> None:
     workflow = await wf.workflow(step("only", "echo", input={"version": 1}))
-    document = {"name": workflow["name"], "steps": [step("only", "text", input={"text": "version 2"})]}
-    await body_of(await wf.client.put(f"/api/v1/workflows/{workflow['id']}", json=document), 200)
+    await wf.new_version(workflow, step("only", "text", input={"text": "version 2"}))
 
     older = await body_of(await wf.execute(workflow["id"], version=1), 202)
     latest = await body_of(await wf.execute(workflow["id"]), 202)

@@ -1,0 +1,1 @@
+"""The execution tests (contract §2, §4, §7) on each deployment."""
