@@ -138,6 +138,20 @@ async def test_cancelling_a_pending_run_cancels_it_at_once(harness: Harness) -> 
     assert entry.changes == {"status": ("pending", "cancelled")}
 
 
+async def test_a_cancel_notice_for_a_run_without_a_cancel_request_aborts_nothing(harness: Harness) -> None:
+    # A late notice of an earlier attempt's cancel reaches the worker executing the run's next attempt.
+    gated = await GatedRun.start(harness)
+
+    check = gated.engine.cancel(gated.run_id)
+    assert check is not None
+    await check
+    gated.gate.opened.set()
+    finished = await gated.finished()
+
+    assert finished.status is RunStatus.SUCCEEDED
+    assert gated.gate.aborted == []
+
+
 async def test_a_run_cancelled_after_it_was_claimed_starts_no_further_step(harness: Harness) -> None:
     await harness.agent("echo")
     saved = await harness.workflow(step("a"), step("b", "echo", "a"))

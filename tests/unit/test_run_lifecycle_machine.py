@@ -171,8 +171,7 @@ class RunLifecycle(RuleBasedStateMachine):
         # What every live worker's cancel listener does.
         for index, engine in enumerate(self.engines):
             if index not in self.stalled:
-                engine.cancel(run_id)
-        self.run(asyncio.sleep(0))
+                self.run(cancel_notice(engine, run_id))
 
     @rule(run_id=runs, from_step=st.none() | st.sampled_from(STEP_IDS), engine=st.integers(0, ENGINES - 1))
     def retry(self, run_id: RunId, from_step: str | None, engine: int) -> None:
@@ -280,3 +279,10 @@ RunLifecycle.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestRunLifecycle = RunLifecycle.TestCase
+
+
+async def cancel_notice(engine: RunEngine, run_id: RunId) -> None:
+    """Hand `engine` a cancel notice and wait for its check of the run."""
+    check = engine.cancel(run_id)
+    if check is not None:
+        await check

@@ -54,6 +54,7 @@ class RunEngine:
     telemetry: Telemetry = attrs.field(factory=NoTelemetry)
     _compiled: dict[tuple[WorkflowId, int], CompiledWorkflow] = attrs.field(factory=dict, init=False)
     _active: dict[RunId, RunExecution] = attrs.field(factory=dict, init=False)
+    _checks: set[asyncio.Task[None]] = attrs.field(factory=set, init=False)
     group_commit: GroupCommit = attrs.field(
         default=attrs.Factory(lambda engine: GroupCommit(engine.services), takes_self=True), init=False
     )
@@ -96,11 +97,19 @@ class RunEngine:
             execution.committed(begun)
         return execution
 
-    def cancel(self, run_id: RunId) -> None:
-        """Abort the in-flight calls of a run this engine holds (its cancel request is committed)."""
+    def cancel(self, run_id: RunId) -> asyncio.Task[None] | None:
+        """A notice that a cancel of the run was committed: abort it here if it holds the run and, as stored,
+        the run has a cancel request (a notice can arrive late, after a retry started a new attempt).
+
+        Returns the task checking the run, or None when the run is not held here.
+        """
         execution = self._active.get(run_id)
-        if execution is not None:
-            execution.abort()
+        if execution is None:
+            return None
+        check = asyncio.create_task(execution.abort_if_cancelled())
+        self._checks.add(check)
+        check.add_done_callback(self._checks.discard)
+        return check
 
     def holds(self, run_id: RunId) -> bool:
         """Whether this engine is executing the run now."""
@@ -139,6 +148,16 @@ class RunExecution:
     @property
     def services(self) -> Services:
         return self.engine.services
+
+    async def abort_if_cancelled(self) -> None:
+        try:
+            async with self.services.uow() as uow:
+                stored = await uow.runs.get(self.run.id)
+        except Exception:
+            log.exception("could not check run %s for a cancel; its lease renewal will", self.run.id)
+            return
+        if stored.cancel_requested_at is not None:
+            self.abort()
 
     def abort(self) -> None:
         self.aborted.set()
