@@ -19,22 +19,6 @@ from e2e.execution.serving import Deployment, Distributed, Embedded
 from fixtures.agents import DemoAgent
 
 DISTRIBUTED_WORKERS = 2
-XFAIL_ON_STACK = "xfail_on_stack"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", f"{XFAIL_ON_STACK}(reason, strict): an xfail of the test's distributed variant only (a known bug)"
-    )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`xfail_on_stack(reason=...)` becomes an `xfail` of the test's distributed variant."""
-    for item in items:
-        marker = item.get_closest_marker(XFAIL_ON_STACK)
-        callspec = getattr(item, "callspec", None)
-        if marker is not None and callspec is not None and callspec.params.get("deployment_kind") == "distributed":
-            item.add_marker(pytest.mark.xfail(**marker.kwargs))
 
 
 # Package scope makes pytest run the tests deployment by deployment, so that the shared stacks, which the

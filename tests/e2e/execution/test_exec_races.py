@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import collections
 
-import pytest
-
 from e2e.execution.recording_agent import RecordingAgent, answering, in_first_run_attempt, sleeping
 from e2e.execution.service_api import Json, Wf, body_of, eventually, step, types_of
 from fixtures.agents import DemoAgent
@@ -22,12 +20,6 @@ async def failing_run(wf: Wf) -> Json:
     return run
 
 
-# Not strict: the bug takes a race that a run of this test loses about half the time.
-@pytest.mark.xfail_on_stack(
-    reason="src bug: a cancel message that reaches a worker late aborts the run's next attempt, which nobody "
-    "cancelled (the message names the run, not the attempt: RunEngine.cancel aborts whatever attempt it holds)",
-    strict=False,
-)
 async def test_retry_and_cancel_at_once_are_serialised(wf: Wf, demo_agent: DemoAgent) -> None:
     run = await failing_run(wf)
     for round_number in range(1, ROUNDS + 1):
