@@ -9,7 +9,7 @@ import jsonschema
 from referencing.exceptions import Unresolvable
 
 from wfcore.domain.audit import EntityType
-from wfcore.domain.errors import Conflict, DuplicateIdempotencyKey, ErrorDetail, InvalidInput, NotFound
+from wfcore.domain.errors import Conflict, DuplicateIdempotencyKey, ErrorDetail, InvalidInput
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunStatus, StepExecution
@@ -53,12 +53,9 @@ class ExecuteWorkflowHandler:
                 if existing is not None:
                     _check_same_request(existing, cmd)
                     return Execution(run=existing, created=False)
-            workflow = await uow.workflows.get(cmd.workflow_id)
+            workflow, version = await uow.workflows.get_with_version(cmd.workflow_id, cmd.version)
             if workflow.status is not WorkflowStatus.ACTIVE:
                 raise Conflict(f"workflow {workflow.name!r} is inactive; activate it before executing it")
-            if cmd.version is not None and not 1 <= cmd.version <= workflow.latest_version:
-                raise NotFound(entity=f"version of workflow {workflow.id}", entity_id=str(cmd.version))
-            version = await uow.workflows.get_version(workflow.id, cmd.version or workflow.latest_version)
             if version.definition.input_schema is not None:
                 _check_input(version.definition.input_schema, cmd.input)
             now = self.services.clock.now()
