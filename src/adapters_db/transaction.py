@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.base import Executable
 
 from adapters_db.types import UnstorableValue
-from wfcore.domain.errors import Conflict, ErrorDetail, InvalidInput, ServiceUnavailable, WfError
+from wfcore.domain.errors import (
+    Conflict,
+    ErrorDetail,
+    InvalidInput,
+    ServiceUnavailable,
+    TransientConflict,
+    WfError,
+)
 
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
@@ -103,7 +110,7 @@ def domain_error(error: exc.StatementError) -> WfError | None:
     if not isinstance(error, exc.DBAPIError):
         return None
     if getattr(error.orig, "sqlstate", None) in _SQLSTATES_RETRYABLE:
-        return Conflict("the change collided with a concurrent one and was not made; retry the request")
+        return TransientConflict("the change collided with a concurrent one and was not made; retry the request")
     if error.connection_invalidated:
         return ServiceUnavailable("the connection to the database was lost")
     sqlite_code = getattr(error.orig, "sqlite_errorcode", None)

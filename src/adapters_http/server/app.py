@@ -9,7 +9,14 @@ from aiohttp import web
 
 from adapters_http.server.bodies import BodyReader
 from adapters_http.server.endpoints import Endpoint, register
-from adapters_http.server.middlewares import api_key_auth, echo_request_id, log_access, problem_details, request_context
+from adapters_http.server.middlewares import (
+    api_key_auth,
+    echo_request_id,
+    log_access,
+    problem_details,
+    request_context,
+    retry_collisions,
+)
 from adapters_http.server.observability import RequestMetrics
 from adapters_http.server.openapi import ApiInfo
 from adapters_http.server.problems import ProblemMapper
@@ -26,6 +33,9 @@ from wfcore.use_cases.audit import AuditQueries
 from wfcore.use_cases.execution import ExecuteWorkflowHandler
 from wfcore.use_cases.runs import RunCommands, RunQueries
 from wfcore.use_cases.workflows import WorkflowCatalog
+
+# A command whose transaction collided with a concurrent one runs again, this many times in all.
+COLLISION_ATTEMPTS = 3
 
 ENDPOINTS = web.AppKey("endpoints", tuple[Endpoint, ...])
 """The route table the app serves and documents, for tools that inspect the app."""
@@ -63,6 +73,7 @@ def create_app(
     middlewares = [request_context, log_access(metrics), problem_details(mapper)]
     if settings.api_keys:
         middlewares.append(api_key_auth(settings.api_keys))
+    middlewares.append(retry_collisions(COLLISION_ATTEMPTS))
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app.on_response_prepare.append(echo_request_id)
     bodies = BodyReader(max_depth=settings.max_json_depth)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import random
 import time
 from collections.abc import Mapping
 
@@ -14,6 +15,9 @@ from aiohttp.typedefs import Handler, Middleware
 from adapters_http.server.context import PRINCIPAL, REQUEST_ID, REQUEST_ID_HEADER, request_id_for, request_id_var
 from adapters_http.server.observability import RequestMetrics
 from adapters_http.server.problems import Problem, ProblemMapper
+from wfcore.domain.errors import TransientConflict
+
+COLLISION_PAUSE_S = 0.01
 
 access_log = logging.getLogger("adapters_http.server.access")
 error_log = logging.getLogger("adapters_http.server")
@@ -81,6 +85,23 @@ def problem_details(mapper: ProblemMapper) -> Middleware:
             elif problem.status >= 500:
                 error_log.warning("%s %s: %s", request.method, route_name(request), problem.detail, exc_info=error)
             return problem.response(instance=request.path, request_id=request[REQUEST_ID])
+
+    return middleware
+
+
+def retry_collisions(attempts: int) -> Middleware:
+    """Run the handler again, up to `attempts` times in all, when its transaction collided with a concurrent
+    one (`TransientConflict`): it was rolled back whole, and the body is read from aiohttp's copy again."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        for attempt in range(1, attempts):
+            try:
+                return await handler(request)
+            except TransientConflict:
+                # A short random pause, so that the two colliding commands do not collide again.
+                await asyncio.sleep(random.uniform(0, COLLISION_PAUSE_S * attempt))
+        return await handler(request)
 
     return middleware
 

@@ -44,6 +44,11 @@ class Conflict(WfError):
     code = "conflict"
 
 
+class TransientConflict(Conflict):
+    """The transaction collided with a concurrent one (a deadlock, a serialization failure) and was rolled
+    back whole: running the same command again is safe, and will most likely succeed."""
+
+
 class DuplicateIdempotencyKey(Conflict):
     """Raised by a repository when another run took the same key first (a concurrent duplicate)."""
 

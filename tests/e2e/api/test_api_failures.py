@@ -10,10 +10,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters_http.server import HttpSettings, create_app
 from adapters_memory.agents import CallableInvoker
+from adapters_memory.store import MemoryStore
 from adapters_memory.system import SystemClock, UuidGenerator
+from adapters_memory.unit_of_work import MemoryUnitOfWork
 from e2e.api.calls import Client, problem
 from e2e.api.stack import build_api
-from wfcore.domain.errors import ServiceUnavailable
+from wfcore.domain.errors import ServiceUnavailable, TransientConflict
+from wfcore.ports.persistence import UnitOfWork
 from wfcore.use_cases.common import Services
 
 
@@ -37,19 +40,19 @@ class BrokenDatabase:
 
 
 ClientFactory = Callable[[BaseException, HttpSettings], Awaitable[Client]]
+ApiOnDatabase = Callable[..., Awaitable[Client]]  # (units of work factory, settings=None)
 
 
 @pytest.fixture
-async def broken_api() -> AsyncIterator[ClientFactory]:
-    """Start an API whose database raises the given error; the servers stop with the test."""
+async def api_on() -> AsyncIterator[ApiOnDatabase]:
+    """Start an API whose units of work come from the given factory (default settings); they stop with the test."""
     clients: list[Client] = []
 
-    async def start(error: BaseException, settings: HttpSettings) -> Client:
+    async def start(uow: Callable[[], UnitOfWork], settings: HttpSettings | None = None) -> Client:
         clock = SystemClock()
-        services = Services(uow=lambda: BrokenDatabase(error), clock=clock, ids=UuidGenerator())  # type: ignore[arg-type,return-value]
-        client: Client = TestClient(
-            TestServer(create_app(build_api(services, CallableInvoker(clock)), settings), host="127.0.0.1")
-        )
+        services = Services(uow=uow, clock=clock, ids=UuidGenerator())
+        app = create_app(build_api(services, CallableInvoker(clock)), settings or HttpSettings())
+        client: Client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)
         return client
@@ -57,6 +60,16 @@ async def broken_api() -> AsyncIterator[ClientFactory]:
     yield start
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+def broken_api(api_on: ApiOnDatabase) -> ClientFactory:
+    """Start an API whose database raises the given error."""
+
+    async def start(error: BaseException, settings: HttpSettings) -> Client:
+        return await api_on(lambda: BrokenDatabase(error), settings)
+
+    return start
 
 
 @pytest.mark.parametrize(
@@ -117,3 +130,22 @@ async def test_a_run_command_on_a_broken_database_is_a_503(broken_api: ClientFac
     await problem(await client.post("/api/v1/runs/0190d3a8-0000-7000-8000-000000000000/cancel"), 503)
     await problem(await client.get("/api/v1/runs/0190d3a8-0000-7000-8000-000000000000/events"), 503)
     assert (await client.get("/health")).status == 200
+
+
+async def test_a_command_whose_transaction_collided_with_another_runs_again(api_on: ApiOnDatabase) -> None:
+    store, collisions = MemoryStore(), [TransientConflict("deadlock detected")] * 2
+
+    def database() -> UnitOfWork:
+        return BrokenDatabase(collisions.pop()) if collisions else MemoryUnitOfWork(store)  # type: ignore[return-value]
+
+    client = await api_on(database)
+    response = await client.post("/api/v1/agents", json={"name": "echo", "url": "http://127.0.0.1:9/echo"})
+
+    assert response.status == 201, await response.text()
+    assert [agent.name for agent in store.agents.values()] == ["echo"]
+
+
+async def test_a_command_that_keeps_colliding_is_a_409_that_says_to_retry(broken_api: ClientFactory) -> None:
+    client = await broken_api(TransientConflict("deadlock detected"), HttpSettings())
+    response = await client.post("/api/v1/agents", json={"name": "echo", "url": "http://127.0.0.1:9/echo"})
+    assert "deadlock detected" in (await problem(response, 409))["detail"]

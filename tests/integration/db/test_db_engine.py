@@ -16,7 +16,7 @@ from adapters_db.secrets import FernetSecretBox
 from adapters_db.unit_of_work import SqlUnitOfWorkFactory
 from contract.backends import SqlBackend
 from contract.builders import agent, at, run, stored_workflow, workflow
-from wfcore.domain.errors import Conflict, ServiceUnavailable
+from wfcore.domain.errors import ServiceUnavailable, TransientConflict
 from wfcore.domain.ids import RunId
 
 
@@ -153,7 +153,9 @@ async def test_an_unreachable_database_is_service_unavailable(url: str, tmp_path
 
 
 @pytest.mark.postgres
-async def test_a_deadlock_is_a_conflict_for_one_command_and_the_other_goes_on(postgres_backend: SqlBackend) -> None:
+async def test_a_deadlock_is_a_transient_conflict_for_one_command_and_the_other_goes_on(
+    postgres_backend: SqlBackend,
+) -> None:
     uow = postgres_backend.uow
     async with uow() as tx:
         flow = await stored_workflow(tx)
@@ -170,7 +172,7 @@ async def test_a_deadlock_is_a_conflict_for_one_command_and_the_other_goes_on(po
             await both_locked_one.wait()
             try:
                 await tx.runs.get(then, for_update=True)
-            except Conflict:
+            except TransientConflict:
                 return "conflict"
             await tx.commit()
             return "done"
