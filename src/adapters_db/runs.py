@@ -70,6 +70,12 @@ _CLAIMABLE = (
     .order_by(runs.c.created_at, runs.c.id)
     .limit(sa.bindparam("limit"))
 )
+_FRESH_PENDING = sa.and_(
+    runs.c.status == RunStatus.PENDING.value,
+    sa.func.coalesce(runs.c.lease_token, 0) == 0,
+    runs.c.created_at > sa.bindparam("pending_before", type_=runs.c.created_at.type),
+)
+_CLAIMABLE_BUT_FRESH_PENDING = _CLAIMABLE.where(sa.not_(_FRESH_PENDING))
 
 
 class SqlRunRepository:
@@ -168,7 +174,9 @@ class SqlRunRepository:
         # The token stays, so the next claim still bumps it and a stale holder stays fenced out.
         await self._tx.execute(_RELEASE, {"key_id": run_id, "key_token": token})
 
-    async def claimable(self, *, now: datetime, limit: int) -> builtins.list[RunId]:
-        """Pending runs, and running ones whose lease expired, oldest first."""
-        ids = (await self._tx.execute(_CLAIMABLE, {"now": now, "limit": limit})).scalars()
-        return [RunId(run_id) for run_id in ids]
+    async def claimable(
+        self, *, now: datetime, limit: int, pending_before: datetime | None = None
+    ) -> builtins.list[RunId]:
+        values = {"now": now, "limit": limit, "pending_before": pending_before}
+        query = _CLAIMABLE if pending_before is None else _CLAIMABLE_BUT_FRESH_PENDING
+        return [RunId(run_id) for run_id in (await self._tx.execute(query, values)).scalars()]

@@ -233,11 +233,17 @@ class MemoryRunRepository(_Repository):
         if run is not None and run.lease is not None and run.lease.token == token:
             self.journal.put(self.store.runs, run_id, attrs.evolve(run, lease=run.lease.released()))
 
-    async def claimable(self, *, now: datetime, limit: int) -> builtins.list[RunId]:
+    async def claimable(
+        self, *, now: datetime, limit: int, pending_before: datetime | None = None
+    ) -> builtins.list[RunId]:
+        def fresh(run: Run) -> bool:
+            never_claimed = run.lease is None or run.lease.token == 0
+            return pending_before is not None and never_claimed and run.created_at > pending_before
+
         found = [
             run.id
             for run in sorted(self.store.runs.values(), key=lambda run: run.created_at)
-            if run.status is RunStatus.PENDING
+            if (run.status is RunStatus.PENDING and not fresh(run))
             or (run.status is RunStatus.RUNNING and (run.lease is None or run.lease.is_free(now)))
         ]
         return found[:limit]

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import attrs
 
-from wfcore.domain.runs import Run, RunStatus
 from wfcore.use_cases.common import Services
 from wfcore.use_cases.worker import Worker
 
@@ -36,16 +35,14 @@ class Sweep:
         if free <= 0:
             return 0
         now = self.services.clock.now()
-        async with self.services.uow() as uow:
-            waiting = await uow.runs.claimable(now=now, limit=self.worker.concurrency * 4)
-            runs = [await uow.runs.get(run_id) for run_id in waiting]
         cutoff = now - timedelta(seconds=self.pending_after)
+        async with self.services.uow() as uow:
+            waiting = await uow.runs.claimable(now=now, limit=self.worker.concurrency * 4, pending_before=cutoff)
         taken = 0
-        for run in runs:
+        for run_id in waiting:
             if self.worker.in_flight >= self.worker.concurrency:
                 break
-            if is_due(run, cutoff):
-                taken += await self.worker.offer(run.id)
+            taken += await self.worker.offer(run_id)
         return taken
 
     async def sweep_forever(self) -> None:
@@ -59,10 +56,3 @@ class Sweep:
             except Exception:
                 log.exception("the sweep for waiting runs failed; trying again in %.1f s", self.interval)
             await asyncio.sleep(self.interval)
-
-
-def is_due(run: Run, cutoff: datetime) -> bool:
-    """Whether the sweep takes `run` (one `claimable` returned): anything but a never-claimed pending run newer
-    than `cutoff`."""
-    never_claimed = run.lease is None or run.lease.token == 0
-    return not (run.status is RunStatus.PENDING and never_claimed and run.created_at > cutoff)

@@ -143,6 +143,32 @@ async def test_claimable_lists_pending_runs_and_running_runs_with_expired_leases
     assert first_two == ["expired", "unleased"]
 
 
+async def test_claimable_with_pending_before_leaves_fresh_never_claimed_pending_runs_out(
+    uow: UnitOfWorkFactory,
+) -> None:
+    async with uow() as tx:
+        flow = await stored_workflow(tx)
+        made = {
+            "old-pending": run(flow, created=1),
+            "fresh-pending": run(flow, created=40),
+            "fresh-released": run(flow, created=41),
+            "fresh-expired": run(flow, created=42, status=RunStatus.RUNNING),
+        }
+        for stored, steps in made.values():
+            await tx.runs.add(stored, steps)
+        await tx.commit()
+    ids = {stored.id: name for name, (stored, _) in made.items()}
+    released = await _claim(uow, made["fresh-released"][0].id, "worker-a", now=41, until=45)
+    assert released is not None
+    async with uow() as tx:
+        await tx.runs.release(released.id, token=1)
+        await tx.commit()
+    await _claim(uow, made["fresh-expired"][0].id, "worker-a", now=42, until=45)
+    async with uow() as tx:
+        due = [ids[run_id] for run_id in await tx.runs.claimable(now=at(50), limit=10, pending_before=at(30))]
+    assert due == ["old-pending", "fresh-released", "fresh-expired"]
+
+
 async def test_get_many_returns_the_runs_found_and_leaves_unknown_ids_out(uow: UnitOfWorkFactory) -> None:
     first, second = await committed_runs(uow, 2)
     unknown = RunId("0190a8f2-0000-7000-8000-000000000000")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
@@ -11,10 +10,7 @@ import pytest
 from adapters_kafka.backoff import Backoff
 from wfapp.distributed_logs import RepeatedLinesFilter
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings, setting_names
-from wfapp.distributed_sweep import is_due
 from wfapp.settings import Settings, SettingsError
-from wfcore.domain.ids import RunId, WorkflowId
-from wfcore.domain.runs import Lease, Run, RunStatus
 
 
 def test_the_defaults_suit_a_real_kafka_cluster() -> None:
@@ -69,38 +65,6 @@ def test_every_setting_has_a_wf_variable_and_help() -> None:
     assert len(names) == len(attrs.fields(DistributedSettings))
     assert all(name.startswith("WF_") and name.isupper() for name in names)
     assert all(field.metadata["help"] for field in attrs.fields(DistributedSettings))
-
-
-NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-CUTOFF = NOW - timedelta(seconds=30)
-
-
-def a_run(status: RunStatus, age_seconds: float, token: int | None) -> Run:
-    lease = None if token is None else Lease(owner=None, expires_at=None, token=token)
-    return Run(
-        id=RunId("r"),
-        workflow_id=WorkflowId("w"),
-        workflow_name="chain",
-        workflow_version=1,
-        status=status,
-        input={},
-        triggered_by="test",
-        created_at=NOW - timedelta(seconds=age_seconds),
-        lease=lease,
-    )
-
-
-@pytest.mark.parametrize(
-    ("run", "due"),
-    [
-        (a_run(RunStatus.PENDING, 1, None), False),  # its message is on its way: the broker delivers it
-        (a_run(RunStatus.PENDING, 60, None), True),  # its message must have been lost
-        (a_run(RunStatus.PENDING, 1, 1), True),  # claimed once, then released before it started
-        (a_run(RunStatus.RUNNING, 1, 3), True),  # its lease expired or was released
-    ],
-)
-def test_the_sweep_leaves_fresh_pending_runs_to_the_broker(run: Run, due: bool) -> None:
-    assert is_due(run, CUTOFF) is due
 
 
 def test_backoff_grows_exponentially_up_to_its_cap_with_jitter_and_resets() -> None:

@@ -166,8 +166,14 @@ class RunRepository(Protocol):
 
     async def release(self, run_id: RunId, *, token: int) -> None: ...
 
-    async def claimable(self, *, now: datetime, limit: int) -> builtins.list[RunId]:
-        """Runs waiting for a worker: pending ones, and running ones whose lease expired."""
+    async def claimable(
+        self, *, now: datetime, limit: int, pending_before: datetime | None = None
+    ) -> builtins.list[RunId]:
+        """Runs waiting for a worker, oldest first: pending ones, and running ones whose lease expired.
+
+        With `pending_before`, a pending run never claimed is left out unless it was created before then
+        (a newer one's dispatch is on its way to a worker).
+        """
 
 
 class AuditLog(Protocol):
