@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -33,6 +33,14 @@ class SqlOutbox:
             # Wall-clock time: `sent_at` is bookkeeping for pruning old rows, not part of the domain.
             sent = sa.update(outbox).where(outbox.c.id.in_(dispatch_ids), _UNSENT).values(sent_at=datetime.now(UTC))
             await self._tx.execute(sent)
+
+    async def prune(self, *, sent_more_than: timedelta, limit: int) -> int:
+        oldest = sa.select(outbox.c.id).where(outbox.c.sent_at < sa.bindparam("before")).order_by(outbox.c.seq)
+        doomed = oldest.limit(limit).scalar_subquery()
+        result = await self._tx.execute(
+            sa.delete(outbox).where(outbox.c.id.in_(doomed)), {"before": datetime.now(UTC) - sent_more_than}
+        )
+        return result.rowcount
 
     async def backlog(self) -> int:
         count = sa.select(sa.func.count()).select_from(outbox).where(_UNSENT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import attrs
@@ -268,15 +268,24 @@ class MemoryAuditLog(_Repository):
 
 class MemoryOutbox(_Repository):
     async def add(self, dispatch: Dispatch) -> None:
-        self.journal.put(self.store.outbox, dispatch.id, (dispatch, False))
+        self.journal.put(self.store.outbox, dispatch.id, (dispatch, None))
 
     async def pending(self, *, limit: int) -> builtins.list[Dispatch]:
-        return [dispatch for dispatch, sent in self.store.outbox.values() if not sent][:limit]
+        return [dispatch for dispatch, sent_at in self.store.outbox.values() if sent_at is None][:limit]
 
     async def mark_sent(self, dispatch_ids: Sequence[str]) -> None:
+        # Wall-clock time, as the SQL outbox: `sent_at` is bookkeeping for pruning, not part of the domain.
+        now = datetime.now(UTC)
         for dispatch_id in dispatch_ids:
             if dispatch_id in self.store.outbox:
-                self.journal.put(self.store.outbox, dispatch_id, (self.store.outbox[dispatch_id][0], True))
+                self.journal.put(self.store.outbox, dispatch_id, (self.store.outbox[dispatch_id][0], now))
 
     async def backlog(self) -> int:
-        return sum(1 for _, sent in self.store.outbox.values() if not sent)
+        return sum(1 for _, sent_at in self.store.outbox.values() if sent_at is None)
+
+    async def prune(self, *, sent_more_than: timedelta, limit: int) -> int:
+        before = datetime.now(UTC) - sent_more_than
+        doomed = [key for key, (_, sent_at) in self.store.outbox.items() if sent_at is not None and sent_at < before]
+        for dispatch_id in doomed[:limit]:
+            self.journal.delete(self.store.outbox, dispatch_id)
+        return len(doomed[:limit])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -28,7 +29,7 @@ class MemoryStore:
     steps: dict[RunId, dict[str, StepExecution]] = attrs.field(factory=dict)
     events: list[RunEvent] = attrs.field(factory=list)
     audit: list[AuditEntry] = attrs.field(factory=list)
-    outbox: dict[str, tuple[Dispatch, bool]] = attrs.field(factory=dict)
+    outbox: dict[str, tuple[Dispatch, datetime | None]] = attrs.field(factory=dict)  # when it was marked sent
     lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
 
 
@@ -42,6 +43,10 @@ class Journal:
         old = table.get(key, _MISSING)
         self._undo.append(lambda: table.pop(key, None) if old is _MISSING else table.__setitem__(key, old))
         table[key] = value
+
+    def delete(self, table: dict[Any, Any], key: Any) -> None:
+        old = table.pop(key)
+        self._undo.append(lambda: table.__setitem__(key, old))
 
     def append(self, table: list[Any], value: Any) -> None:
         table.append(value)

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 import attrs
@@ -22,6 +24,7 @@ from wfapp.distributed_health import kafka_readiness_check
 from wfapp.distributed_logs import quiet_kafka_client_logs
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings
 from wfapp.distributed_worker import WorkerProcess, run_worker
+from wfapp.outbox_pruning import prune_outbox_forever
 from wfapp.settings import Settings
 
 __all__ = [
@@ -39,15 +42,19 @@ log = logging.getLogger("wf.serve")
 
 @attrs.define
 class DistributedApiRuntime:
-    """What `wf serve` runs beside the API in the distributed mode: the outbox relay."""
+    """What `wf serve` runs beside the API in the distributed mode: the outbox relay, and its pruning."""
 
     relay: OutboxRelay
     kafka: KafkaSettings
     readiness: ReadinessCheck
     """The `broker` readiness check, to add to the database's."""
+    pruning: asyncio.Task[None]
 
     async def stop(self, drain_seconds: float = 5.0) -> None:
         """Stop relaying after a last attempt to publish what is pending (what is left waits in the outbox)."""
+        self.pruning.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.pruning
         await self.relay.stop(drain_seconds)
 
 
@@ -70,4 +77,5 @@ async def start_distributed_api(
     )
     container.dispatcher.override(providers.Object(relay))
     relay.start()
-    return DistributedApiRuntime(relay=relay, kafka=kafka, readiness=kafka_readiness_check(kafka))
+    pruning = asyncio.create_task(prune_outbox_forever(container.uow()), name="wf-outbox-pruning")
+    return DistributedApiRuntime(relay=relay, kafka=kafka, readiness=kafka_readiness_check(kafka), pruning=pruning)

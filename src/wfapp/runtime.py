@@ -9,6 +9,7 @@ import logging
 import attrs
 
 from adapters_memory.dispatcher import InProcessDispatcher
+from wfapp.outbox_pruning import prune_outbox_forever
 from wfcore.ports.persistence import UnitOfWork
 from wfcore.use_cases.common import UnitOfWorkFactory
 from wfcore.use_cases.engine import RunEngine
@@ -41,6 +42,7 @@ class EmbeddedWorkers:
             asyncio.create_task(self._consume(), name="wf-dispatch-consumer"),
             asyncio.create_task(self.worker.sweep_forever(), name="wf-sweeper"),
             asyncio.create_task(self._mark_outbox_sent(), name="wf-outbox"),
+            asyncio.create_task(prune_outbox_forever(self.uow), name="wf-outbox-pruning"),
         ]
 
     async def stop(self, grace_seconds: float) -> None:

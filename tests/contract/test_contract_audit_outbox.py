@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from contract.builders import at, audit_entry, dispatch
 from wfcore.domain.audit import AuditEntry, EntityType
 from wfcore.domain.ids import RunId
@@ -84,6 +86,24 @@ async def test_the_outbox_hands_out_unsent_dispatches_in_order(uow: UnitOfWorkFa
         # Not committed: the dispatches stay pending.
     async with uow() as tx:
         assert await tx.outbox.backlog() == 2
+
+
+async def test_pruning_deletes_dispatches_sent_longer_ago_than_asked_oldest_first(uow: UnitOfWorkFactory) -> None:
+    run_id = RunId("0190a8f2-0000-7000-8000-000000000001")
+    sent, unsent = [dispatch(run_id) for _ in range(3)], dispatch(run_id)
+    async with uow() as tx:
+        for item in (*sent, unsent):
+            await tx.outbox.add(item)
+        await tx.outbox.mark_sent([item.id for item in sent])
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.outbox.prune(sent_more_than=timedelta(hours=1), limit=10) == 0, "sent only now"
+        assert await tx.outbox.prune(sent_more_than=timedelta(0), limit=2) == 2
+        assert await tx.outbox.prune(sent_more_than=timedelta(0), limit=2) == 1
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.outbox.pending(limit=10) == [unsent], "an unsent dispatch is never pruned"
+        assert await tx.outbox.prune(sent_more_than=timedelta(0), limit=10) == 0
 
 
 def _names(page: Page[AuditEntry], names: dict[str, str]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import attrs
@@ -35,6 +35,9 @@ class Outbox(Protocol):
     async def mark_sent(self, dispatch_ids: Sequence[str]) -> None: ...
 
     async def backlog(self) -> int: ...
+
+    async def prune(self, *, sent_more_than: timedelta, limit: int) -> int:
+        """Delete up to `limit` dispatches marked sent longer ago than `sent_more_than`; how many were."""
 
 
 class RunDispatcher(Protocol):
