@@ -39,6 +39,8 @@ _SELECT_WORKFLOW_WITH_VERSION = (
     )
     .where(workflows.c.id == sa.bindparam("key_id"), _WORKFLOW_LIVE)
 )
+# Version numbers a 32-bit integer column holds (PostgreSQL refuses a larger one as a parameter).
+_STORABLE_VERSIONS = range(1, 2**31)
 _SELECT_AGENT_BY_ID = sa.select(agents).where(agents.c.id == sa.bindparam("key"), _AGENT_LIVE)
 _SELECT_AGENT_BY_NAME = sa.select(agents).where(agents.c.name == sa.bindparam("key"), _AGENT_LIVE)
 
@@ -134,7 +136,9 @@ class SqlWorkflowRepository:
 
     async def get_version(self, workflow_id: WorkflowId, version: int) -> WorkflowVersion:
         values = {"key_id": workflow_id, "key_version": version}
-        row = (await self._tx.execute(_SELECT_WORKFLOW_VERSION, values)).mappings().one_or_none()
+        row = None
+        if version in _STORABLE_VERSIONS:
+            row = (await self._tx.execute(_SELECT_WORKFLOW_VERSION, values)).mappings().one_or_none()
         if row is None:
             raise NotFound(entity=f"version of workflow {workflow_id}", entity_id=str(version))
         return mappers.version_from_row(row)
@@ -143,7 +147,9 @@ class SqlWorkflowRepository:
         self, workflow_id: WorkflowId, version: int | None = None
     ) -> tuple[Workflow, WorkflowVersion]:
         values = {"key_id": workflow_id, "key_version": version}
-        row = (await self._tx.execute(_SELECT_WORKFLOW_WITH_VERSION, values)).mappings().one_or_none()
+        row = None
+        if version is None or version in _STORABLE_VERSIONS:
+            row = (await self._tx.execute(_SELECT_WORKFLOW_WITH_VERSION, values)).mappings().one_or_none()
         if row is None:  # no such workflow, or no such version: say which
             workflow = await self.get(workflow_id)
             return workflow, await self.get_version(

@@ -193,5 +193,10 @@ async def test_a_workflow_is_read_with_its_latest_or_a_chosen_version(uow: UnitO
         assert await tx.workflows.get_with_version(flow.id, 1) == (moved, first)
         with pytest.raises(NotFound, match="version"):
             await tx.workflows.get_with_version(flow.id, 3)
+        for beyond_any_column in (0, -1, 2**31, 2**40):
+            with pytest.raises(NotFound, match="version"):
+                await tx.workflows.get_with_version(flow.id, beyond_any_column)
+            with pytest.raises(NotFound, match="version"):
+                await tx.workflows.get_version(flow.id, beyond_any_column)
         with pytest.raises(NotFound, match="workflow"):
             await tx.workflows.get_with_version(WorkflowId("0190a8f2-0000-7000-8000-000000000000"))
