@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from wfcore.domain.errors import Loc, Problems
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 NAME_MAX_LENGTH = 100
+# NUL, and the surrogate code points: in a Python string only unpaired ones, which UTF-8 cannot encode.
+_UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 
 JsonValue = Any
 
@@ -28,21 +32,41 @@ def unstorable_text(value: JsonValue, loc: Loc = ()) -> Loc | None:
     """Where `value` holds text that PostgreSQL cannot store (NUL, lone surrogates), or None.
 
     Both databases must accept and refuse exactly the same inputs, so the check runs for SQLite too.
-    Iterative, so deeply nested input cannot exhaust the stack.
     """
+    return _first(value, loc, lambda item: isinstance(item, str) and _bad_text(item))
+
+
+def unstorable_json(value: JsonValue, loc: Loc = ()) -> Loc | None:
+    """Where `value` holds what no database stores as JSON: such text, or a number that is not finite."""
+    return _first(value, loc, _unstorable_scalar)
+
+
+def storable_text(text: str) -> str:
+    """`text` with what PostgreSQL cannot store (NUL, lone surrogates) replaced by U+FFFD."""
+    return _UNSTORABLE_CHARACTER.sub("\ufffd", text)
+
+
+def _unstorable_scalar(item: Any) -> bool:
+    if isinstance(item, float):
+        return not math.isfinite(item)
+    return isinstance(item, str) and _bad_text(item)
+
+
+def _first(value: JsonValue, loc: Loc, bad: Callable[[Any], bool]) -> Loc | None:
+    """Where the first scalar or key `bad` says yes to is, or None; iterative, so deep nesting cannot exhaust
+    the stack."""
     stack: list[tuple[Loc, Any]] = [(loc, value)]
     while stack:
         where, item = stack.pop()
-        if isinstance(item, str):
-            if _bad_text(item):
-                return where
-        elif isinstance(item, dict):
+        if isinstance(item, dict):
             for key, child in item.items():
-                if isinstance(key, str) and _bad_text(key):
+                if bad(key):
                     return where
                 stack.append(((*where, key), child))
         elif isinstance(item, list | tuple):
             stack.extend(((*where, index), child) for index, child in enumerate(item))
+        elif bad(item):
+            return where
     return None
 
 

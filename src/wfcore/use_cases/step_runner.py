@@ -11,6 +11,7 @@ from wfcore.domain.agents import RetryPolicy
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.expressions import is_truthy
 from wfcore.domain.runs import Run, StepAttempt, StepError, StepExecution, StepStatus
+from wfcore.domain.values import storable_text, unstorable_json
 from wfcore.domain.workflows import CompiledStep
 from wfcore.ports.agents import AgentCall, AgentReply
 
@@ -70,19 +71,21 @@ class StepRunner:
         while True:
             number = len(attempts) + 1
             started = services.clock.now()
-            reply = await execution.engine.invoker.invoke(
-                AgentCall(
-                    agent=agent,
-                    run_id=run.id,
-                    step_id=step.step_id,
-                    attempt=number,
-                    workflow_id=run.workflow_id,
-                    workflow_name=run.workflow_name,
-                    workflow_version=run.workflow_version,
-                    input=step.input,
-                    idempotency_key=run.agent_idempotency_key(step.step_id),
-                    timeout_ms=definition.timeout_ms or agent.timeout_ms,
-                    request_id=run.request_id,
+            reply = storable(
+                await execution.engine.invoker.invoke(
+                    AgentCall(
+                        agent=agent,
+                        run_id=run.id,
+                        step_id=step.step_id,
+                        attempt=number,
+                        workflow_id=run.workflow_id,
+                        workflow_name=run.workflow_name,
+                        workflow_version=run.workflow_version,
+                        input=step.input,
+                        idempotency_key=run.agent_idempotency_key(step.step_id),
+                        timeout_ms=definition.timeout_ms or agent.timeout_ms,
+                        request_id=run.request_id,
+                    )
                 )
             )
             finished = services.clock.now()
@@ -167,6 +170,30 @@ def _retryable(reply: AgentReply, policy: RetryPolicy) -> bool:
     if reply.http_status is not None and not 200 <= reply.http_status < 300:
         return policy.should_retry_status(reply.http_status)
     return reply.retryable
+
+
+def storable(reply: AgentReply) -> AgentReply:
+    """The reply as the run's record can hold it.
+
+    An output no database can store (NUL, an unpaired surrogate, NaN or an infinity) fails the attempt for
+    good: the agent would answer the same again, and an output that cannot be written would leave the step
+    to be called over and over. In error texts such characters are replaced.
+    """
+    if not reply.ok:
+        return attrs.evolve(
+            reply,
+            error_message=None if reply.error_message is None else storable_text(reply.error_message),
+            body_excerpt=None if reply.body_excerpt is None else storable_text(reply.body_excerpt),
+        )
+    where = unstorable_json(reply.output)
+    if where is None:
+        return reply
+    at = ".".join(map(str, where)) or "its top level"
+    return AgentReply(
+        http_status=reply.http_status,
+        error_code="unstorable_output",
+        error_message=f"the agent's output cannot be stored (NUL, an unpaired surrogate, NaN or an infinity at {at})",
+    )
 
 
 def _error_of(reply: AgentReply) -> StepError | None:

@@ -66,11 +66,11 @@ def sleeping(seconds: float) -> Behaviour:
     return behave
 
 
-def answering(status: int, text: str) -> Behaviour:
+def answering(status: int, text: str, content_type: str = "text/plain") -> Behaviour:
     """Answer `status` with `text` as the body."""
 
     async def behave(exchange: Exchange) -> web.StreamResponse:
-        return web.Response(status=status, text=text)
+        return web.Response(status=status, text=text, content_type=content_type)
 
     return behave
 

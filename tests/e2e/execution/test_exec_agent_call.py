@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 
-from e2e.execution.recording_agent import RecordingAgent, sleeping
+from e2e.execution.recording_agent import RecordingAgent, answering, sleeping
 from e2e.execution.service_api import Json, Wf, attempts_of, body_of, step
 from fixtures.agents import DemoAgent
 from wfapp import __version__
@@ -137,3 +137,23 @@ async def test_answers_other_than_json_become_text_or_fail_when_too_large(wf: Wf
         assert outcome.steps[name]["error"]["code"] == "response_too_large", outcome.steps[name]
         # Not among the failures §2 retries: one attempt.
         assert attempts_of(outcome.steps[name]) == [(1, 200, "response_too_large")]
+
+
+async def test_an_output_no_database_can_store_fails_the_step_once_and_error_texts_are_cleaned(
+    wf: Wf, recording_agent: RecordingAgent
+) -> None:
+    answers = {
+        "with_nul": answering(200, '{"summary": "a\\u0000b"}', content_type="application/json"),
+        "with_nan": answering(200, '{"score": NaN}', content_type="application/json"),
+        "text_with_nul": answering(200, "plain\x00words"),
+        "refused": answering(400, "bad\x00request"),
+    }
+    for name, behaviour in answers.items():
+        await wf.agent(recording_agent.on(f"/{name}", behaviour), name)
+    outcome = await wf.finish(*(step(name, name, on_failure="continue") for name in answers))
+
+    for name in ("with_nul", "with_nan", "text_with_nul"):
+        assert attempts_of(outcome.steps[name]) == [(1, 200, "unstorable_output")], outcome.steps[name]
+    assert outcome.steps["with_nul"]["error"]["message"].endswith("at summary)")
+    assert outcome.steps["refused"]["error"]["body"] == "bad\ufffdrequest"
+    assert [len(recording_agent.exchanges(name)) for name in answers] == [1, 1, 1, 1], "none was called again"
