@@ -47,8 +47,8 @@ async def test_execute_commits_the_run_its_steps_event_audit_and_dispatch_then_n
     assert await harness.event_types(run.id) == [EventType.RUN_CREATED]
     [entry] = (await harness.audit.list(AuditQuery(entity_id=run.id))).items
     assert (entry.action, entry.changes) == ("execute", {"status": (None, "pending")})
-    [(dispatch, sent)] = harness.store.outbox.values()
-    assert (dispatch.kind, dispatch.run_id, dispatch.request_id, sent) == (DispatchKind.START, run.id, "req-1", False)
+    [(dispatch, sent_at)] = harness.store.outbox.values()
+    assert (dispatch.kind, dispatch.run_id, dispatch.request_id, sent_at) == (DispatchKind.START, run.id, "req-1", None)
     assert await harness.dispatcher.next_run() == run.id
 
 
