@@ -159,7 +159,7 @@ def version_from_row(row: Row) -> WorkflowVersion:
 
 
 def run_row(run: Run) -> dict[str, Any]:
-    """Every column of the run except its lease, which only claim, renew and release write."""
+    """Every column of the run except its lease, which claim, renew, release and `run_progress_row` write."""
     return {
         "id": run.id,
         "workflow_id": run.workflow_id,

@@ -1,8 +1,10 @@
 """The run repository: runs with their step executions, event log and lease.
 
-The lease is a compare-and-set on the run row. A claim bumps `lease_token`, the fencing token; a
-write made with a lease includes `lease_token = :token` in its WHERE, so a worker that lost its lease
-cannot change the run. These are the hot paths: each is one or two Core statements.
+The lease is a compare-and-set on the run row. A claim bumps `lease_token`, the fencing token; an
+`update` made with a lease includes `lease_token = :token` in its WHERE, so a worker that lost its
+lease cannot change the run. The engine's writes go through `get_many(for_update=True)`, whose caller
+checks the tokens on the locked rows, then `save_progress`. These are the hot paths: each is one or
+two Core statements.
 """
 
 from __future__ import annotations

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import attrs
+import pytest
 
 from unit.harness import Harness
-from wfcore.domain.runs import RunStatus, StepStatus
+from wfcore.domain.runs import Run, RunStatus, StepStatus
 from wfcore.domain.workflows import StepDefinition
+from wfcore.use_cases.engine import RunExecution
+from wfcore.use_cases.group_commit import Change
 
 
 async def test_a_version_that_no_longer_compiles_fails_the_run_with_invalid_definition() -> None:
@@ -27,4 +30,28 @@ async def test_a_version_that_no_longer_compiles_fails_the_run_with_invalid_defi
     assert finished.error is not None
     assert finished.error.code == "invalid_definition"
     assert (await harness.steps(run.id))["a"].status is StepStatus.CANCELLED
+    assert harness.calls("a") == []
+
+
+async def test_a_run_that_cannot_be_started_is_given_back_not_held_until_its_lease_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    harness = Harness.build()
+    await harness.agent("echo")
+    saved = await harness.workflow(StepDefinition(id="a", agent="echo"))
+    run = await harness.start(saved.workflow_id)
+
+    def broken(execution: RunExecution, run: Run) -> Change:
+        raise RuntimeError("a bug in starting the run")
+
+    monkeypatch.setattr(RunExecution, "_begin", broken)
+    execution = await harness.engine().claim(run.id)
+    assert execution is not None, "the claim commits: the message that offered the run is answered"
+    with pytest.raises(RuntimeError):
+        await execution.drive()
+
+    stored = harness.store.runs[run.id]
+    assert stored.status is RunStatus.PENDING
+    assert stored.lease is not None
+    assert stored.lease.owner is None, "released at once, for the sweep to offer again"
     assert harness.calls("a") == []

@@ -13,8 +13,9 @@ from adapters_memory.store import Journal, MemoryStore
 from adapters_memory.system import UuidGenerator, VirtualClock
 from adapters_memory.unit_of_work import MemoryUnitOfWork
 from contract.builders import at, committed_runs
-from wfcore.domain.errors import LeaseLost
+from wfcore.domain.errors import LeaseLost, ServiceUnavailable
 from wfcore.domain.events import EventType, RunEvent
+from wfcore.domain.ids import RunId
 from wfcore.domain.runs import Run, StepExecution
 from wfcore.use_cases.common import Services
 from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation
@@ -30,6 +31,8 @@ class CountingStore:
     transactions: int = 0
     # What another process commits the moment a shared transaction fails (its locks are then released).
     on_failure: Callable[[MemoryStore], None] = lambda store: None
+    # Reads that fail before returning anything, as on a connection the database closed.
+    dead_connections: int = 0
 
     def uow(self) -> MemoryUnitOfWork:
         self.transactions += 1
@@ -42,6 +45,12 @@ class PickyRunRepository(MemoryRunRepository):
     def __init__(self, database: CountingStore, journal: Journal) -> None:
         super().__init__(database.store, journal)
         self.database = database
+
+    async def get_many(self, run_ids: Sequence[RunId], *, for_update: bool = False) -> dict[RunId, Run]:
+        if self.database.dead_connections:
+            self.database.dead_connections -= 1
+            raise ServiceUnavailable("the connection to the database was lost")
+        return await super().get_many(run_ids, for_update=for_update)
 
     async def save_progress(self, changed: Sequence[Run], steps: Sequence[StepExecution]) -> None:
         if any(run.output == POISON for run in changed):
@@ -173,3 +182,27 @@ async def test_a_write_whose_run_changed_after_the_shared_commit_failed_is_not_m
     )
     assert [type(result) for result in results] == [ValueError, ValueError]
     assert await stored_outputs(database, [poisoned, cancelled]) == [None, None]
+
+
+async def test_a_batch_that_failed_before_any_change_was_computed_is_tried_once_more(
+    database: CountingStore, group: GroupCommit
+) -> None:
+    runs = await held_runs(database, 5)
+    database.dead_connections = 1
+    await asyncio.gather(*(group.write(run.id, token(run), finish_with(n)) for n, run in enumerate(runs[:3])))
+    assert await stored_outputs(database, runs[:3]) == [0, 1, 2]
+
+    database.dead_connections = 2
+    results = await asyncio.gather(
+        *(group.write(run.id, token(run), finish_with("late")) for run in runs[3:]), return_exceptions=True
+    )
+    assert [type(result) for result in results] == [ServiceUnavailable, ServiceUnavailable], "once more, not forever"
+
+
+async def test_a_released_lease_fences_out_its_old_holder_too(database: CountingStore, group: GroupCommit) -> None:
+    [run] = await held_runs(database, 1)
+    async with database.uow() as tx:
+        await tx.runs.release(run.id, token=token(run))
+        await tx.commit()
+    with pytest.raises(LeaseLost):
+        await group.write(run.id, token(run), finish_with("after the release"))

@@ -75,24 +75,26 @@ class RunEngine:
         if run_id in self._active:
             return None
         now = self.services.clock.now()
-        async with self.services.uow() as uow:
-            run = await uow.runs.claim(
-                run_id,
-                owner=self.settings.owner,
-                now=now,
-                expires_at=now + timedelta(seconds=self.settings.lease_seconds),
-            )
-            if run is None:
-                return None
-            # Held here from now on, so that a cancel arriving before the commit reaches it.
-            execution = self._active[run_id] = RunExecution(engine=self, run=run)
-            try:
+        execution: RunExecution | None = None
+        try:
+            async with self.services.uow() as uow:
+                run = await uow.runs.claim(
+                    run_id,
+                    owner=self.settings.owner,
+                    now=now,
+                    expires_at=now + timedelta(seconds=self.settings.lease_seconds),
+                )
+                if run is None:
+                    return None
+                # Held here from now on, so that a cancel arriving before the commit reaches it.
+                execution = self._active[run_id] = RunExecution(engine=self, run=run)
                 await execution.load(uow)
                 begun = await execution.begin(uow)
                 await uow.commit()
-            except BaseException:
+        except BaseException:
+            if execution is not None:
                 self.forget(run_id)
-                raise
+            raise
         if begun is not None:
             execution.committed(begun)
         return execution
@@ -186,13 +188,15 @@ class RunExecution:
     async def begin(self, uow: UnitOfWork) -> Change | None:
         """Write the run's start (and its first steps') through `uow`, whose claim holds the run's row.
 
-        None, with nothing written, when the change cannot be computed: the drive tries again, and fails.
+        None, with nothing written, when the change cannot be computed (a bug): the claim still commits,
+        so the message that offered the run is answered, and the drive tries again, failing the run.
         """
-        mutate = self._begin if self.unrunnable is None else functools.partial(self._fail_unrunnable, self.unrunnable)
+        before = dict(self.steps)  # computing the change updates them: undone if it fails half-way
         try:
-            change = _release_when_finished(mutate, self.run)
+            change = _release_when_finished(self._start, self.run)
         except Exception:
             log.exception("could not start run %s; trying again in its drive", self.run.id)
+            self.steps = before
             return None
         run, steps, events = change
         await uow.runs.save_progress([run], steps)
@@ -218,14 +222,10 @@ class RunExecution:
             self.engine.forget(self.run.id)
 
     async def _drive(self) -> Run:
-        if not self.begun:
-            await self.write(
-                self._begin if self.unrunnable is None else functools.partial(self._fail_unrunnable, self.unrunnable)
-            )
-        if self.run.status.is_finished:
-            return self.run
         renewal = asyncio.create_task(self._renew_lease())
         try:
+            if not self.begun:
+                await self.write(self._start)
             self._launch_started()
             while not self.run.status.is_finished:
                 if not self.in_flight:
@@ -287,6 +287,11 @@ class RunExecution:
         ]
         event = RunEvent(run_id=run.id, type=EventType.RUN_FAILED, at=now, data={"code": error.code})
         return started.fail(error=error, at=now), cancelled, [event]
+
+    def _start(self, run: Run) -> Change:
+        if self.unrunnable is not None:  # fail the run rather than retry it forever
+            return self._fail_unrunnable(self.unrunnable, run)
+        return self._begin(run)
 
     def _begin(self, run: Run) -> Change:
         """Start the run (or take it over from a worker that died: its running steps start again), then advance."""

@@ -6,8 +6,9 @@ same moment together: the runs' rows are locked and their fencing tokens checked
 the runs, their steps and their events written in one statement each.
 
 A write whose lease was lost fails alone with `LeaseLost`, and so does one whose change cannot be
-computed. When the shared transaction fails, each of its writes is tried again in a transaction of
-its own, so one bad write cannot take its neighbours down with it.
+computed. When the shared transaction fails before any change was computed, the whole batch is tried
+once more; after, each computed change is tried again in a transaction of its own, if its run is
+still as it was seen, so one bad write cannot take its neighbours down with it.
 """
 
 from __future__ import annotations
@@ -71,33 +72,38 @@ class GroupCommit:
         return await write.outcome
 
     async def _flush(self) -> None:
-        while self._queue:
-            for _ in range(_GATHERING_TURNS):
-                await asyncio.sleep(0)
-            batch = [write for write in self._queue if not write.outcome.done()]
-            self._queue = []
-            try:
+        batch: list[_Write] = []
+        try:
+            while self._queue:
+                for _ in range(_GATHERING_TURNS):
+                    await asyncio.sleep(0)
+                batch, self._queue = self._queue, []
                 await self._commit_together(batch)
-            except BaseException as error:  # cancelled with the process: nobody may wait forever
-                for write in batch:
-                    write.settle(error)
-                raise
+        except BaseException as error:  # cancelled with the process: nobody may wait forever
+            for write in (*batch, *self._queue):
+                write.settle(error)
+            self._queue = []
+            raise
 
-    async def _commit_together(self, batch: list[_Write]) -> None:
+    async def _commit_together(self, batch: list[_Write], *, first_try: bool = True) -> None:
+        waiting = [write for write in batch if not write.outcome.done()]  # a writer may have stopped waiting
         applied: list[_Write] = []
         try:
             async with self.services.uow() as uow:
-                stored = await uow.runs.get_many([write.run_id for write in batch], for_update=True)
-                for write in batch:
+                stored = await uow.runs.get_many([write.run_id for write in waiting], for_update=True)
+                for write in waiting:
                     if _apply(write, stored.get(write.run_id)):
                         applied.append(write)
                 await _save(uow, applied)
                 await uow.commit()
         except Exception as error:
-            if len(applied) > 1:
-                for write in applied:
-                    await self._commit_alone(write, error)
-            for write in batch:
+            if not applied and first_try:
+                # Nothing computed yet (a connection found dead, a deadlock on the locks): all of it again, once.
+                await self._commit_together(waiting, first_try=False)
+                return
+            for write in applied:
+                await self._commit_alone(write, error)
+            for write in waiting:
                 write.settle(error)
             return
         for write in applied:
@@ -109,7 +115,7 @@ class GroupCommit:
         try:
             async with self.services.uow() as uow:
                 current = await uow.runs.get(write.run_id, for_update=True)
-                if current.lease is None or current.lease.token != write.token:
+                if not _held(current, write.token):
                     raise LeaseLost(run_id=write.run_id, token=write.token)
                 if attrs.evolve(current, lease=None) != attrs.evolve(write.seen, lease=None):
                     raise shared_failure  # changed meanwhile (a cancel): the change may no longer hold
@@ -123,7 +129,7 @@ class GroupCommit:
 
 def _apply(write: _Write, stored: Run | None) -> bool:
     """Compute the write's change from the stored run; False (and the write settled) when there is none."""
-    if stored is None or stored.lease is None or stored.lease.token != write.token:
+    if stored is None or not _held(stored, write.token):
         write.settle(LeaseLost(run_id=write.run_id, token=write.token))
         return False
     try:
@@ -133,6 +139,11 @@ def _apply(write: _Write, stored: Run | None) -> bool:
         return False
     write.seen = stored
     return True
+
+
+def _held(run: Run, token: int) -> bool:
+    """Whether the run's lease is held, and with `token` (a released lease keeps its token)."""
+    return run.lease is not None and run.lease.owner is not None and run.lease.token == token
 
 
 async def _save(uow: UnitOfWork, writes: Sequence[_Write]) -> None:

@@ -71,6 +71,7 @@ class Worker:
         except Exception:
             log.exception("run %s stopped on an unexpected error; it is picked up again by a sweep", run_id)
         finally:
+            self._noticed.discard(run_id)
             self._semaphore().release()
 
     async def sweep_once(self) -> int:
