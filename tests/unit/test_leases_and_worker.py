@@ -17,6 +17,8 @@ from wfcore.domain.events import EventType
 from wfcore.domain.ids import RunId
 from wfcore.domain.runs import RunStatus, StepStatus
 from wfcore.ports.agents import AgentCall
+from wfcore.ports.persistence import UnitOfWork
+from wfcore.use_cases.engine import RunExecution
 from wfcore.use_cases.worker import Worker
 
 LEASE = 30.0
@@ -195,3 +197,33 @@ async def test_offer_waits_for_a_free_slot(harness: Harness) -> None:
     assert await waiting
     await worker.stop(grace_seconds=5)
     assert harness.store.runs[other.id].status is RunStatus.SUCCEEDED
+
+
+async def test_an_offer_during_a_claim_under_way_here_waits_for_it_and_takes_the_run_if_it_failed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await harness.agent("echo")
+    saved = await harness.workflow(step("a"))
+    run = await harness.start(saved.workflow_id)
+    worker = Worker(harness.engine())
+    release, failures, load = asyncio.Event(), [RuntimeError("the database went away")], RunExecution.load
+
+    async def load_failing_once(execution: RunExecution, uow: UnitOfWork) -> None:
+        if failures:
+            await release.wait()
+            raise failures.pop()
+        await load(execution, uow)
+
+    monkeypatch.setattr(RunExecution, "load", load_failing_once)
+    first = asyncio.create_task(worker.offer(run.id))
+    await asyncio.sleep(0.01)
+    duplicate = asyncio.create_task(worker.offer(run.id))
+    await asyncio.sleep(0.01)
+    assert not duplicate.done(), "the duplicate waits for the claim under way instead of being answered"
+    release.set()
+
+    with pytest.raises(RuntimeError):
+        await first
+    assert await duplicate, "the claim under way failed: the duplicate takes the run"
+    await worker.stop(grace_seconds=5)
+    assert harness.store.runs[run.id].status is RunStatus.SUCCEEDED

@@ -95,6 +95,9 @@ class RunEngine:
             if execution is not None:
                 self.forget(run_id)
             raise
+        finally:
+            if execution is not None:
+                execution.claim_settled.set()
         if begun is not None:
             execution.committed(begun)
         return execution
@@ -113,9 +116,13 @@ class RunEngine:
         check.add_done_callback(self._checks.discard)
         return check
 
-    def holds(self, run_id: RunId) -> bool:
-        """Whether this engine is executing the run now."""
-        return run_id in self._active
+    async def holds(self, run_id: RunId) -> bool:
+        """Whether this engine is executing the run, once a claim of it under way here committed or failed."""
+        execution = self._active.get(run_id)
+        if execution is None:
+            return False
+        await execution.claim_settled.wait()
+        return self._active.get(run_id) is execution
 
     def forget(self, run_id: RunId) -> None:
         self._active.pop(run_id, None)
@@ -146,6 +153,7 @@ class RunExecution:
     begun: bool = False
     in_flight: dict[str, asyncio.Task[StepExecution]] = attrs.field(factory=dict)
     aborted: asyncio.Event = attrs.field(factory=asyncio.Event)
+    claim_settled: asyncio.Event = attrs.field(factory=asyncio.Event)
 
     @property
     def services(self) -> Services:

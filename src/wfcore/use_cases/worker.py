@@ -40,7 +40,7 @@ class Worker:
         """Claim and start the run when a slot is free (waiting for one); False if not taken here."""
         if self._stopping:
             return False
-        if self.engine.holds(run_id):
+        if await self.engine.holds(run_id):
             self._noticed.add(run_id)
             return False
         slots = self._semaphore()
