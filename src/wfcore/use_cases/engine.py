@@ -29,7 +29,7 @@ from wfcore.ports.agents import AgentInvoker
 from wfcore.ports.persistence import UnitOfWork
 from wfcore.ports.telemetry import NoTelemetry, Telemetry
 from wfcore.use_cases.common import Services
-from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation
+from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation, save_changes
 from wfcore.use_cases.step_runner import StepRunner, step_context
 from wfcore.use_cases.workflows import resolve_agent
 
@@ -206,9 +206,7 @@ class RunExecution:
             log.exception("could not start run %s; trying again in its drive", self.run.id)
             self.steps = before
             return None
-        run, steps, events = change
-        await uow.runs.save_progress([run], steps)
-        await uow.runs.append_events(events)
+        await save_changes(uow, [(self.run, change)])
         self.begun = True
         return change
 

@@ -147,8 +147,13 @@ def _held(run: Run, token: int) -> bool:
 
 
 async def _save(uow: UnitOfWork, writes: Sequence[_Write]) -> None:
-    changes = [(write.seen, write.change) for write in writes if write.change is not None]
+    changes = [(write.seen, write.change) for write in writes]
+    await save_changes(uow, [(seen, change) for seen, change in changes if seen is not None and change is not None])
+
+
+async def save_changes(uow: UnitOfWork, changes: Sequence[tuple[Run, Change]]) -> None:
+    """Write each change made to a run as stored (locked, token checked) through `uow`, in three statements."""
     # Most writes change only steps (one finished, the next started): the run's row is left alone then.
-    changed_runs = [run for seen, (run, _, _) in changes if run != seen]
+    changed_runs = [run for stored, (run, _, _) in changes if run != stored]
     await uow.runs.save_progress(changed_runs, [step for _, (_, steps, _) in changes for step in steps])
     await uow.runs.append_events([event for _, (_, _, events) in changes for event in events])
