@@ -16,7 +16,7 @@ from contract.builders import at, committed_runs
 from wfcore.domain.errors import LeaseLost, ServiceUnavailable
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId
-from wfcore.domain.runs import Run, StepExecution
+from wfcore.domain.runs import Run, StepExecution, StepStatus
 from wfcore.use_cases.common import Services
 from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation
 
@@ -33,12 +33,26 @@ class CountingStore:
     on_failure: Callable[[MemoryStore], None] = lambda store: None
     # Reads that fail before returning anything, as on a connection the database closed.
     dead_connections: int = 0
+    # Commits that are made but report a failure, as when the connection is lost while COMMIT answers.
+    lost_commit_answers: int = 0
 
     def uow(self) -> MemoryUnitOfWork:
         self.transactions += 1
-        unit = MemoryUnitOfWork(self.store)
+        unit = AnswerLosingUnitOfWork(self)
         unit.runs = PickyRunRepository(self, unit._journal)
         return unit
+
+
+class AnswerLosingUnitOfWork(MemoryUnitOfWork):
+    def __init__(self, database: CountingStore) -> None:
+        super().__init__(database.store)
+        self.database = database
+
+    async def commit(self) -> None:
+        await super().commit()
+        if self.database.lost_commit_answers:
+            self.database.lost_commit_answers -= 1
+            raise ServiceUnavailable("the connection to the database was lost")
 
 
 class PickyRunRepository(MemoryRunRepository):
@@ -206,3 +220,43 @@ async def test_a_released_lease_fences_out_its_old_holder_too(database: Counting
         await tx.commit()
     with pytest.raises(LeaseLost):
         await group.write(run.id, token(run), finish_with("after the release"))
+
+
+async def test_a_renewal_made_while_a_write_waits_to_be_tried_alone_is_kept(
+    database: CountingStore, group: GroupCommit
+) -> None:
+    poisoned, renewed = await held_runs(database, 2)
+
+    def renew_meanwhile(store: MemoryStore) -> None:
+        held = store.runs[renewed.id]
+        assert held.lease is not None
+        store.runs[renewed.id] = attrs.evolve(held, lease=attrs.evolve(held.lease, expires_at=at(90)))
+
+    database.on_failure = renew_meanwhile
+    results = await asyncio.gather(
+        group.write(poisoned.id, token(poisoned), finish_with(POISON)),
+        group.write(renewed.id, token(renewed), finish_with("written alone")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], ValueError)
+    assert await stored_outputs(database, [renewed]) == ["written alone"]
+    lease = database.store.runs[renewed.id].lease
+    assert lease is not None
+    assert lease.expires_at == at(90)
+
+
+def finish_step(run: Run, step: StepExecution) -> Change:
+    finished = attrs.evolve(step, status=StepStatus.SUCCEEDED, output={"done": True}, finished_at=at(2))
+    return run, [finished], [RunEvent(run_id=run.id, type=EventType.STEP_SUCCEEDED, at=at(2), step_id=step.step_id)]
+
+
+async def test_a_change_whose_commit_was_made_but_reported_failed_is_not_written_twice(
+    database: CountingStore, group: GroupCommit
+) -> None:
+    [run] = await held_runs(database, 1)
+    [step, *_] = database.store.steps[run.id].values()
+    database.lost_commit_answers = 1
+    change = await group.write(run.id, token(run), lambda stored: finish_step(stored, step))
+    assert change[1][0].status is StepStatus.SUCCEEDED
+    succeeded = [event for event in database.store.events if event.type is EventType.STEP_SUCCEEDED]
+    assert len(succeeded) == 1

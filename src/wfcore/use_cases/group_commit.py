@@ -110,17 +110,23 @@ class GroupCommit:
             write.settle()
 
     async def _commit_alone(self, write: _Write, shared_failure: Exception) -> None:
-        """Commit the change computed in a failed shared transaction, if the run is still as it was seen."""
+        """Commit the change computed in a failed shared transaction, if the run is still as it was seen.
+
+        A commit can succeed and still report a failure (the connection lost while it answered): a change
+        found stored already is not written twice (its events would be appended again).
+        """
         assert write.seen is not None
+        assert write.change is not None
         try:
             async with self.services.uow() as uow:
                 current = await uow.runs.get(write.run_id, for_update=True)
                 if not _held(current, write.token):
                     raise LeaseLost(run_id=write.run_id, token=write.token)
-                if attrs.evolve(current, lease=None) != attrs.evolve(write.seen, lease=None):
-                    raise shared_failure  # changed meanwhile (a cancel): the change may no longer hold
-                await _save(uow, [write])
-                await uow.commit()
+                if not await _stored_already(uow, current, write.change):
+                    if _without_lease(current) != _without_lease(write.seen):
+                        raise shared_failure  # changed meanwhile (a cancel): the change may no longer hold
+                    await save_changes(uow, [(current, _on_lease(write.change, write.seen, current))])
+                    await uow.commit()
         except Exception as error:
             write.settle(error)
         else:
@@ -139,6 +145,31 @@ def _apply(write: _Write, stored: Run | None) -> bool:
         return False
     write.seen = stored
     return True
+
+
+def _without_lease(run: Run) -> Run:
+    return attrs.evolve(run, lease=None)
+
+
+def _on_lease(change: Change, seen: Run, current: Run) -> Change:
+    """The change with the lease as it is now, unless the change set the lease itself (a release).
+
+    The lease may have been renewed since the change was computed: writing the lease it was computed
+    from would take the renewal back.
+    """
+    run, steps, events = change
+    if run.lease == seen.lease:
+        run = attrs.evolve(run, lease=current.lease)
+    return run, steps, events
+
+
+async def _stored_already(uow: UnitOfWork, current: Run, change: Change) -> bool:
+    """Whether the run and the steps of a change that writes steps are stored as the change has them."""
+    run, steps, _ = change
+    if not steps or _without_lease(current) != _without_lease(run):
+        return False
+    stored = {step.step_id: step for step in await uow.runs.steps(run.id)}
+    return all(stored.get(step.step_id) == step for step in steps)
 
 
 def _held(run: Run, token: int) -> bool:
