@@ -93,6 +93,10 @@ class InlineConnection:
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._open().cursor(), self._busy_timeout_s)
 
+    async def begin_immediate(self) -> None:
+        """Start a transaction holding the write lock, waiting asleep while another process holds it."""
+        await _when_not_busy(lambda: self._open().execute("BEGIN IMMEDIATE"), self._busy_timeout_s)
+
     async def commit(self) -> None:
         await _when_not_busy(self._open().commit, self._busy_timeout_s)
 
