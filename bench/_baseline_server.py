@@ -1,16 +1,22 @@
-"""The baseline of `bench api`: a bare aiohttp handler doing one SQLAlchemy Core select, nothing else."""
+"""The baselines of `bench api`: bare aiohttp handlers doing the database work of a request, nothing else.
+
+`GET /w/{id}` does one SQLAlchemy Core select (the baseline of the targets); `POST /a` the two inserts
+of an agent's registration (its row and its audit entry) and the commit, with values built in place.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import uuid
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters_db.engine import create_database
-from adapters_db.tables import workflows
+from adapters_db.tables import agents, audit_log, workflows
 from wfapp.event_loop import new_event_loop
 
 
@@ -26,8 +32,41 @@ def make_app(engine: AsyncEngine) -> web.Application:
             {"id": row["id"], "name": row["name"]}, dumps=lambda value: json.dumps(value, default=str)
         )
 
+    async def write(request: web.Request) -> web.Response:
+        body = await request.json()
+        agent_id, now = str(uuid.uuid4()), datetime.now(UTC)
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.insert(agents).values(
+                    id=agent_id,
+                    name=body["name"],
+                    url=body["url"],
+                    health_url=body["url"] + "health",
+                    auth_type="none",
+                    auth_public={},
+                    timeout_ms=30000,
+                    retry={"max_attempts": 3},
+                    status="active",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await connection.execute(
+                sa.insert(audit_log).values(
+                    id=str(uuid.uuid4()),
+                    entity_type="agent",
+                    entity_id=agent_id,
+                    action="create",
+                    user_id="anonymous",
+                    changes={"name": [None, body["name"]], "url": [None, body["url"]]},
+                    timestamp=now,
+                )
+            )
+        return web.json_response({"id": agent_id, "name": body["name"]}, status=201)
+
     app = web.Application()
     app.router.add_get("/w/{id}", read)
+    app.router.add_post("/a", write)
     return app
 
 

@@ -27,6 +27,8 @@ import attrs
 
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 40.0
+BASELINE = "baseline (bare aiohttp + one Core select)"
+WRITE_FLOOR = "bare write (aiohttp + the two Core inserts and commit)"
 
 
 def free_port() -> int:
@@ -107,12 +109,15 @@ async def measure(database_url: str, connections: int, seconds: float, rounds: i
             async with session.post(f"{api}/api/v1/workflows", json=body) as response:
                 workflow_id = (await response.json())["id"]
         names = itertools.count()
+
+        def new_agent() -> dict[str, str]:
+            return {"name": f"{prefix}-{next(names)}", "url": "http://127.0.0.1:9/"}
+
         requests: dict[str, Callable[[aiohttp.ClientSession], Any]] = {
-            "baseline (bare aiohttp + one Core select)": lambda s: s.get(f"{base}/w/{workflow_id}"),
+            BASELINE: lambda s: s.get(f"{base}/w/{workflow_id}"),
+            WRITE_FLOOR: lambda s: s.post(f"{base}/a", json=new_agent()),
             "GET /api/v1/workflows/{id}": lambda s: s.get(f"{api}/api/v1/workflows/{workflow_id}"),
-            "POST /api/v1/agents": lambda s: s.post(
-                f"{api}/api/v1/agents", json={"name": f"{prefix}-{next(names)}", "url": "http://127.0.0.1:9/"}
-            ),
+            "POST /api/v1/agents": lambda s: s.post(f"{api}/api/v1/agents", json=new_agent()),
         }
         loads = {label: Load() for label in requests}
         async with process([*baseline_args, "--port", str(base_port)], {}, f"{base}/w/{workflow_id}"):
@@ -120,17 +125,23 @@ async def measure(database_url: str, connections: int, seconds: float, rounds: i
             for _ in range(rounds):
                 for label, make_request in requests.items():
                     await loads[label].add(make_request, connections, seconds / rounds)
-    kind = database_url.split("+")[0]
-    (floor_label, floor), *measured = loads.items()
-    print(
-        f"[{kind}] {floor_label}: {floor.per_second:.0f} req/s, "
-        f"p50 {floor.percentile(0.5):.1f} ms, p99 {floor.percentile(0.99):.1f} ms"
-    )
-    for label, figures in measured:
+    report(database_url.split("+")[0], loads)
+
+
+def report(kind: str, loads: dict[str, Load]) -> None:
+    floor, write_floor = loads.pop(BASELINE), loads.pop(WRITE_FLOOR)
+    for label, figures in ((BASELINE, floor), (WRITE_FLOOR, write_floor)):
+        print(
+            f"[{kind}] {label}: {figures.per_second:.0f} req/s, "
+            f"p50 {figures.percentile(0.5):.1f} ms, p99 {figures.percentile(0.99):.1f} ms"
+        )
+    for label, figures in loads.items():
         ratio = figures.per_second / floor.per_second
+        of_write = figures.per_second / write_floor.per_second
+        writes = f", {of_write:.0%} of the bare write" if label.startswith("POST") else ""
         print(
             f"[{kind}] {label}: {figures.per_second:.0f} req/s "
-            f"({ratio:.0%} of baseline, target >= {TARGET_RATIO:.0%}), "
+            f"({ratio:.0%} of baseline, target >= {TARGET_RATIO:.0%}{writes}), "
             f"p50 {figures.percentile(0.5):.1f} ms, p99 {figures.percentile(0.99):.1f} ms "
             f"(target <= {TARGET_P99_MS:.0f} ms)"
         )
