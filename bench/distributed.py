@@ -281,20 +281,20 @@ async def dispatch_latency_ms(database_url: str, bootstrap: str, fast_groups: bo
     from wfcore.ports.dispatch import Dispatch, DispatchKind
 
     suffix = uuid.uuid4().hex[:8]
-    group = {"session_timeout_ms": 1000, "heartbeat_interval_ms": 200, "rebalance_timeout_ms": 1000}
     kafka = KafkaSettings(
         bootstrap_servers=(bootstrap,),
         runs_topic=f"bench-runs-{suffix}",
         control_topic=f"bench-control-{suffix}",
         group_id=f"bench-{suffix}",
-        **(group if fast_groups else {}),
     )
+    if fast_groups:
+        kafka = attrs.evolve(kafka, session_timeout_ms=1000, heartbeat_interval_ms=200, rebalance_timeout_ms=1000)
     await ensure_topics(kafka)
     database = create_database(database_url)
     uow = SqlUnitOfWorkFactory(database, secret_box_for(Settings()))
     relay = OutboxRelay(uow=uow, publisher=KafkaPublisher(kafka))
     taker = _Arrivals()
-    consumer = RunConsumer(kafka, taker)  # type: ignore[arg-type]
+    consumer = RunConsumer(kafka, taker)
     relay.start()
     await consumer.start()
     samples = []
@@ -465,12 +465,15 @@ async def run(args: Any) -> None:
                 await wait_healthy(session, api.url + "/health/ready", api_process)
                 workflow_id = await api.chain(agent + "/noop")
                 results = []
+                workers = 0
                 for count in WORKER_COUNTS[: WORKER_COUNTS.index(args.max_workers) + 1]:
-                    while sum(p.args[-1] == "worker" for p in processes.started) < count:
+                    while workers < count:
                         port = free_port()
-                        name = f"worker-{len(processes.started)}"
-                        worker = processes.spawn(name, "-m", "wfapp.cli", "worker", WF_HEALTH_PORT=str(port))
+                        worker = processes.spawn(
+                            f"worker-{workers}", "-m", "wfapp.cli", "worker", WF_HEALTH_PORT=str(port)
+                        )
                         await wait_healthy(session, f"http://127.0.0.1:{port}/health/ready", worker)
+                        workers += 1
                     results.append(await measure(api, workflow_id, agent, count, floor, args))
                     print(f"  measured {count} worker(s)", file=sys.stderr)
             await database.dispose()
