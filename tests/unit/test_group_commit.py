@@ -260,3 +260,47 @@ async def test_a_change_whose_commit_was_made_but_reported_failed_is_not_written
     assert change[1][0].status is StepStatus.SUCCEEDED
     succeeded = [event for event in database.store.events if event.type is EventType.STEP_SUCCEEDED]
     assert len(succeeded) == 1
+
+
+def finish_and_release(run: Run) -> Change:
+    finished, steps, events = finish_with("finished")(run)
+    assert run.lease is not None
+    return attrs.evolve(finished, lease=run.lease.released()), steps, events
+
+
+async def test_a_step_change_retried_alone_after_a_real_failure_is_written_once(
+    database: CountingStore, group: GroupCommit
+) -> None:
+    poisoned, stepped = await held_runs(database, 2)
+    [step, *_] = database.store.steps[stepped.id].values()
+    results = await asyncio.gather(
+        group.write(poisoned.id, token(poisoned), finish_with(POISON)),
+        group.write(stepped.id, token(stepped), lambda stored: finish_step(stored, step)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], ValueError)
+    assert database.store.steps[stepped.id][step.step_id].status is StepStatus.SUCCEEDED
+    assert [event.type for event in database.store.events if event.run_id == stepped.id] == [EventType.STEP_SUCCEEDED]
+
+
+async def test_a_release_retried_alone_is_written_with_the_change(database: CountingStore, group: GroupCommit) -> None:
+    poisoned, finishing = await held_runs(database, 2)
+    results = await asyncio.gather(
+        group.write(poisoned.id, token(poisoned), finish_with(POISON)),
+        group.write(finishing.id, token(finishing), finish_and_release),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], ValueError)
+    lease = database.store.runs[finishing.id].lease
+    assert lease is not None
+    assert lease.owner is None
+
+
+async def test_a_finishing_change_whose_commit_was_made_but_reported_failed_is_not_lost(
+    database: CountingStore, group: GroupCommit
+) -> None:
+    [run] = await held_runs(database, 1)
+    database.lost_commit_answers = 1
+    change = await group.write(run.id, token(run), finish_and_release)
+    assert change[0].output == "finished"
+    assert [event.type for event in database.store.events if event.run_id == run.id] == [EventType.RUN_SUCCEEDED]

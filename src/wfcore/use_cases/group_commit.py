@@ -120,9 +120,9 @@ class GroupCommit:
         try:
             async with self.services.uow() as uow:
                 current = await uow.runs.get(write.run_id, for_update=True)
-                if not _held(current, write.token):
-                    raise LeaseLost(run_id=write.run_id, token=write.token)
-                if not await _stored_already(uow, current, write.change):
+                if not await _stored_already(uow, current, write.seen, write.token, write.change):
+                    if not _held(current, write.token):
+                        raise LeaseLost(run_id=write.run_id, token=write.token)
                     if _without_lease(current) != _without_lease(write.seen):
                         raise shared_failure  # changed meanwhile (a cancel): the change may no longer hold
                     await save_changes(uow, [(current, _on_lease(write.change, write.seen, current))])
@@ -163,13 +163,35 @@ def _on_lease(change: Change, seen: Run, current: Run) -> Change:
     return run, steps, events
 
 
-async def _stored_already(uow: UnitOfWork, current: Run, change: Change) -> bool:
-    """Whether the run and the steps of a change that writes steps are stored as the change has them."""
+async def _stored_already(uow: UnitOfWork, current: Run, seen: Run, token: int, change: Change) -> bool:
+    """Whether the change was committed: the run, its lease and its steps are stored as the change has them.
+
+    Runs and steps are compared by their transitions (status, times, attempts), which every change of
+    the engine moves and which survive a round trip through any database (JSON numbers may not).
+    """
     run, steps, _ = change
-    if not steps or _without_lease(current) != _without_lease(run):
+    lease = current.lease
+    if lease is None or lease.token != token or _run_transition(current) != _run_transition(run):
         return False
+    if run.lease != seen.lease:  # the change released the lease: the release must be stored too
+        if lease != run.lease:
+            return False
+    elif lease.owner is None:
+        return False
+    if not steps:
+        return _run_transition(run) != _run_transition(seen)
     stored = {step.step_id: step for step in await uow.runs.steps(run.id)}
-    return all(stored.get(step.step_id) == step for step in steps)
+    return all(_step_transition(stored.get(step.step_id)) == _step_transition(step) for step in steps)
+
+
+def _run_transition(run: Run) -> tuple[object, ...]:
+    return run.status, run.started_at, run.finished_at
+
+
+def _step_transition(step: StepExecution | None) -> tuple[object, ...] | None:
+    if step is None:
+        return None
+    return step.status, step.started_at, step.finished_at, len(step.attempts)
 
 
 def _held(run: Run, token: int) -> bool:
