@@ -47,9 +47,7 @@ class Transaction:
         with _domain_errors():
             return await self._connection.execute(statement, parameters)
 
-    async def execute_unique(
-        self, statement: Executable, conflict: Conflict, parameters: Parameters = None
-    ) -> CursorResult[Any]:
+    async def execute_unique(self, statement: Executable, conflict: Conflict) -> CursorResult[Any]:
         """Execute in a savepoint, raising `conflict` on a unique violation; the transaction stays usable.
 
         PostgreSQL aborts a whole transaction on an error while SQLite fails only the statement;
@@ -58,7 +56,7 @@ class Transaction:
         with _domain_errors():  # beginning the savepoint may begin the transaction, which may fail
             try:
                 async with self._connection.begin_nested():
-                    return await self._connection.execute(statement, parameters)
+                    return await self._connection.execute(statement)
             except exc.IntegrityError as error:
                 if is_unique_violation(error):
                     raise conflict from None

@@ -285,7 +285,8 @@ class MemoryOutbox(_Repository):
 
     async def prune(self, *, sent_more_than: timedelta, limit: int) -> int:
         before = datetime.now(UTC) - sent_more_than
-        doomed = [key for key, (_, sent_at) in self.store.outbox.items() if sent_at is not None and sent_at < before]
-        for dispatch_id in doomed[:limit]:
+        sent = [key for key, (_, sent_at) in self.store.outbox.items() if sent_at is not None and sent_at < before]
+        doomed = sent[:limit]
+        for dispatch_id in doomed:
             self.journal.delete(self.store.outbox, dispatch_id)
-        return len(doomed[:limit])
+        return len(doomed)
