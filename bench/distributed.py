@@ -359,19 +359,22 @@ class Api:
         return str(run["id"]), time.time()
 
     async def wait_finished(self, run_ids: list[str], poll: float) -> list[Any]:
-        """The rows (status, created_at, started_at, finished_at) of the runs, once all are finished."""
-        query = sa.text(
-            "SELECT id, status, created_at, started_at, finished_at FROM runs WHERE id = ANY(:ids) "
-            "AND status IN ('succeeded', 'failed', 'cancelled')"
-        )
+        """The rows (status, created_at, started_at, finished_at) of the runs, once all are finished.
+
+        The benchmark's runs are the only ones in its database, and those of earlier batches finished: the
+        poll counts the unfinished runs through the status index, which costs the database next to nothing
+        (counting the given ids among the finished ones cost 19 ms a poll with 2,000 runs, a share of the
+        CPU the service is measured on).
+        """
+        unfinished = sa.text("SELECT count(*) FROM runs WHERE status IN ('pending', 'running')")
+        rows = sa.text("SELECT id, status, created_at, started_at, finished_at FROM runs WHERE id = ANY(:ids)")
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             async with self.database.connect() as connection:
-                rows = list((await connection.execute(query, {"ids": run_ids})).mappings())
-            if len(rows) == len(run_ids):
-                return rows
+                if (await connection.execute(unfinished)).scalar_one() == 0:
+                    return list((await connection.execute(rows, {"ids": run_ids})).mappings())
             await asyncio.sleep(poll)
-        raise RuntimeError(f"{len(run_ids) - len(rows)} runs did not finish in 300 s")
+        raise RuntimeError(f"runs did not finish in 300 s: {run_ids[:3]}…")
 
 
 @attrs.frozen

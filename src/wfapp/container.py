@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dependency_injector import containers, providers
 
 from adapters_db.engine import create_database
+from adapters_db.fenced_writes import fenced_writes_for
 from adapters_db.unit_of_work import SqlUnitOfWorkFactory
 from adapters_http.client import AgentClientSettings, HttpAgentInvoker
 from adapters_memory.dispatcher import InProcessDispatcher
@@ -87,5 +88,6 @@ class Container(containers.DeclarativeContainer):
         settings=providers.Callable(
             lambda settings: EngineSettings(owner=worker_name(), lease_seconds=settings.lease_seconds), settings
         ),
+        fenced_writes=providers.Callable(fenced_writes_for, database),
     )
     worker = providers.Singleton(Worker, engine=engine, concurrency=settings.provided.worker_concurrency)

@@ -9,6 +9,7 @@ import attrs
 
 from adapters_memory.agents import AgentFunction, CallableInvoker
 from adapters_memory.dispatcher import InProcessDispatcher
+from adapters_memory.fenced_writes import TransactionalFencedWrites
 from adapters_memory.store import MemoryStore
 from adapters_memory.system import UuidGenerator, VirtualClock
 from adapters_memory.unit_of_work import MemoryUnitOfWork
@@ -19,6 +20,7 @@ from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, StepExecution
 from wfcore.domain.workflows import StepDefinition, WorkflowVersion
 from wfcore.ports.agents import AgentCall
+from wfcore.ports.persistence import FencedWrites
 from wfcore.ports.system import Clock
 from wfcore.use_cases.agents import AgentRegistry, RegisterAgent
 from wfcore.use_cases.audit import AuditQueries
@@ -46,9 +48,11 @@ class Harness:
     commands: RunCommands
     queries: RunQueries
     audit: AuditQueries
+    # None: every engine write locks its run first; else runs unchanged since their last write are not locked.
+    fenced_writes: FencedWrites | None = None
 
     @classmethod
-    def build(cls, clock: VirtualClock | None = None) -> Harness:
+    def build(cls, clock: VirtualClock | None = None, *, unlocked_writes: bool = False) -> Harness:
         store = MemoryStore()
         clock = clock or VirtualClock(autojump=True)
         services = Services(uow=lambda: MemoryUnitOfWork(store), clock=clock, ids=UuidGenerator())
@@ -66,6 +70,7 @@ class Harness:
             commands=RunCommands(services, dispatcher),
             queries=RunQueries(services),
             audit=AuditQueries(services),
+            fenced_writes=TransactionalFencedWrites(services.uow) if unlocked_writes else None,
         )
 
     async def agent(self, name: str, function: AgentFunction = echo, **fields: Any) -> Agent:
@@ -84,7 +89,13 @@ class Harness:
     def engine(self, owner: str = "worker-1", *, clock: Clock | None = None, **settings: Any) -> RunEngine:
         """An engine whose full jitter always draws the ceiling, so backoffs are exact."""
         services = attrs.evolve(self.services, clock=clock) if clock else self.services
-        return RunEngine(services, self.invoker, EngineSettings(owner=owner, **settings), random=lambda: 1.0)
+        return RunEngine(
+            services,
+            self.invoker,
+            EngineSettings(owner=owner, **settings),
+            random=lambda: 1.0,
+            fenced_writes=self.fenced_writes,
+        )
 
     async def run_to_end(self, workflow_id: WorkflowId, run_input: Any = None) -> Run:
         run = await self.start(workflow_id, run_input)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import attrs
 import pytest
 
+from adapters_memory.fenced_writes import TransactionalFencedWrites
 from adapters_memory.repositories import MemoryRunRepository
 from adapters_memory.store import Journal, MemoryStore
 from adapters_memory.system import UuidGenerator, VirtualClock
@@ -304,3 +305,100 @@ async def test_a_finishing_change_whose_commit_was_made_but_reported_failed_is_n
     change = await group.write(run.id, token(run), finish_and_release)
     assert change[0].output == "finished"
     assert [event.type for event in database.store.events if event.run_id == run.id] == [EventType.RUN_SUCCEEDED]
+
+
+# Unlocked writes: computed from the run as last committed, saved through `FencedWrites` while it is still so.
+
+
+@pytest.fixture
+def unlocked(database: CountingStore) -> GroupCommit:
+    services = Services(uow=database.uow, clock=VirtualClock(), ids=UuidGenerator())
+    return GroupCommit(services, TransactionalFencedWrites(database.uow))
+
+
+@attrs.define
+class Recording:
+    """A mutation that notes the runs it was computed from."""
+
+    mutate: Mutation
+    computed_from: list[Run] = attrs.Factory(list)
+
+    def __call__(self, run: Run) -> Change:
+        self.computed_from.append(run)
+        return self.mutate(run)
+
+
+async def test_writes_of_runs_unchanged_since_are_computed_from_the_runs_as_last_committed(
+    database: CountingStore, unlocked: GroupCommit
+) -> None:
+    runs = await held_runs(database, 3)
+    for run in runs:  # renewed since: the only change a held run sees, which the change must not undo
+        async with database.uow() as tx:
+            assert await tx.runs.renew(run.id, token=token(run), expires_at=at(90))
+            await tx.commit()
+    mutations = [Recording(finish_with(n)) for n in range(3)]
+    before = database.transactions
+    await asyncio.gather(
+        *(
+            unlocked.write(run.id, token(run), mutation, expected=run)
+            for run, mutation in zip(runs, mutations, strict=True)
+        )
+    )
+    assert database.transactions - before == 1
+    assert [mutation.computed_from for mutation in mutations] == [[run] for run in runs]
+    assert await stored_outputs(database, runs) == [0, 1, 2]
+    assert all(
+        lease is not None and lease.expires_at == at(90) for lease in (database.store.runs[r.id].lease for r in runs)
+    )
+
+
+async def test_a_run_changed_since_its_last_write_has_the_change_computed_again_from_the_run_as_stored(
+    database: CountingStore, unlocked: GroupCommit
+) -> None:
+    [run] = await held_runs(database, 1)
+    database.store.runs[run.id] = attrs.evolve(database.store.runs[run.id], cancel_requested_at=at(1))
+
+    def finish_seeing_the_cancel(stored: Run) -> Change:
+        return finish_with("cancel seen" if stored.cancel_requested_at else "cancel not seen")(stored)
+
+    mutation = Recording(finish_seeing_the_cancel)
+    change = await unlocked.write(run.id, token(run), mutation, expected=run)
+    assert change[0].output == "cancel seen"
+    assert [computed.cancel_requested_at for computed in mutation.computed_from] == [None, at(1)]
+    assert await stored_outputs(database, [run]) == ["cancel seen"]
+
+
+async def test_a_lease_lost_since_the_last_write_fails_the_write(
+    database: CountingStore, unlocked: GroupCommit
+) -> None:
+    [run] = await held_runs(database, 1)
+    async with database.uow() as tx:
+        assert await tx.runs.claim(run.id, owner="other", now=at(31), expires_at=at(60)) is not None
+        await tx.commit()
+    with pytest.raises(LeaseLost):
+        await unlocked.write(run.id, token(run), finish_with("late"), expected=run)
+    assert await stored_outputs(database, [run]) == [None]
+
+
+async def test_an_unlocked_write_whose_answer_was_lost_is_not_written_twice(
+    database: CountingStore, unlocked: GroupCommit
+) -> None:
+    [run] = await held_runs(database, 1)
+    [step, *_] = database.store.steps[run.id].values()
+    database.lost_commit_answers = 1
+    change = await unlocked.write(run.id, token(run), lambda stored: finish_step(stored, step), expected=run)
+    assert change[1][0].status is StepStatus.SUCCEEDED
+    assert [event.type for event in database.store.events if event.run_id == run.id] == [EventType.STEP_SUCCEEDED]
+
+
+async def test_unlocked_writes_that_failed_before_saving_are_each_saved_alone(
+    database: CountingStore, unlocked: GroupCommit
+) -> None:
+    runs = await held_runs(database, 2)
+    database.dead_connections = 1
+    before = database.transactions
+    await asyncio.gather(
+        *(unlocked.write(run.id, token(run), finish_with(n), expected=run) for n, run in enumerate(runs))
+    )
+    assert database.transactions - before == 1 + 2
+    assert await stored_outputs(database, runs) == [0, 1]

@@ -176,6 +176,43 @@ class RunRepository(Protocol):
         """
 
 
+@attrs.frozen
+class HeldChange:
+    """A change to a run that its holder computed from the run as it last committed it, without locking it."""
+
+    expected: Run
+    run: Run
+    steps: Sequence[StepExecution]
+    events: Sequence[RunEvent]
+
+    def still_applies_to(self, stored: Run) -> bool:
+        """Whether the run as stored is still the one the change was computed from.
+
+        Held with the expected token, in the expected status, and no cancel requested: nothing else of a run
+        changes while it is held, except the lease's expiry, which renewals move.
+        """
+        lease, expected = stored.lease, self.expected.lease
+        return (
+            lease is not None
+            and expected is not None
+            and lease.owner is not None
+            and lease.token == expected.token
+            and stored.status is self.expected.status
+            and stored.cancel_requested_at is None
+        )
+
+
+class FencedWrites(Protocol):
+    """The engine's writes without a transaction's round trips, for databases that answer over a network."""
+
+    async def save_if_unchanged(self, changes: Sequence[HeldChange]) -> set[RunId]:
+        """Save, atomically, each change whose run `still_applies_to` the run as stored; leave the others unsaved.
+
+        Returns the ids of the runs saved. The lease's expiry is kept as stored unless the change releases the
+        lease (a renewal may have moved it since the change's run was read).
+        """
+
+
 class AuditLog(Protocol):
     async def append(self, entry: AuditEntry) -> None: ...
 

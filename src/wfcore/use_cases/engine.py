@@ -26,7 +26,7 @@ from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunError, RunStatus, StepExecution, StepStatus
 from wfcore.domain.workflows import CompiledWorkflow, DefinitionLimits, compile_definition
 from wfcore.ports.agents import AgentInvoker
-from wfcore.ports.persistence import UnitOfWork
+from wfcore.ports.persistence import FencedWrites, UnitOfWork
 from wfcore.ports.telemetry import NoTelemetry, Telemetry
 from wfcore.use_cases.common import Services
 from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation, save_changes
@@ -52,11 +52,13 @@ class RunEngine:
     settings: EngineSettings
     random: Callable[[], float] = random.random
     telemetry: Telemetry = attrs.field(factory=NoTelemetry)
+    fenced_writes: FencedWrites | None = None
     _compiled: dict[tuple[WorkflowId, int], CompiledWorkflow] = attrs.field(factory=dict, init=False)
     _active: dict[RunId, RunExecution] = attrs.field(factory=dict, init=False)
     _checks: set[asyncio.Task[None]] = attrs.field(factory=set, init=False)
     group_commit: GroupCommit = attrs.field(
-        default=attrs.Factory(lambda engine: GroupCommit(engine.services), takes_self=True), init=False
+        default=attrs.Factory(lambda engine: GroupCommit(engine.services, engine.fenced_writes), takes_self=True),
+        init=False,
     )
 
     async def execute(self, run_id: RunId) -> Run | None:
@@ -276,9 +278,17 @@ class RunExecution:
         return self.run.lease.token
 
     async def write(self, mutate: Mutation) -> None:
-        """Fenced: `mutate` the run as stored (locked, token checked) and commit the change."""
-        released_when_finished = functools.partial(_release_when_finished, mutate)
-        self.committed(await self.engine.group_commit.write(self.run.id, self._token, released_when_finished))
+        """Fenced: `mutate` the run as stored (token checked) or as committed here if unchanged since, and commit."""
+        steps, in_flight = dict(self.steps), dict(self.in_flight)
+
+        def from_state_before(run: Run) -> Change:
+            # The change may be computed twice (from the run as committed here, then from the run as stored,
+            # when that changed): each time from the state the write started from.
+            self.steps, self.in_flight = dict(steps), dict(in_flight)
+            return _release_when_finished(mutate, run)
+
+        group_commit = self.engine.group_commit
+        self.committed(await group_commit.write(self.run.id, self._token, from_state_before, expected=self.run))
         self._launch_started()
 
     def _fail_unrunnable(self, invalid: InvalidDefinition, run: Run) -> Change:
