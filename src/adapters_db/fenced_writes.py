@@ -4,31 +4,33 @@ Through a transaction, a write of a few rows is five round trips (BEGIN, the loc
 the events, COMMIT), and each costs far more than its rows. Here one statement does it all, atomically
 as any single statement is: its first CTE locks the runs that are still as their changes expect
 (`HeldChange.still_applies_to`), and the others write the runs, steps and events of those runs only.
-The arrays of values are bound once, the statement prepared once per connection.
 
-JSON values are bound as the text the SQL types would bind (`json_dumps`), so that rows read back
-the same whichever way they were written.
+The rows travel as one JSON document, a single parameter: encoding it is one `json_dumps` (which also
+refuses what PostgreSQL cannot store), where arrays of columns cost twice the CPU on both sides. JSON
+nulls are written as the JSON `null` the SQL types write, so that rows read back the same whichever way
+they were written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 
 from adapters_db.engine import Database
-from adapters_db.mappers import run_progress_row, step_row
-from adapters_db.types import as_utc, json_dumps, storable_text
+from adapters_db.mappers import event_row, run_progress_row, step_row
+from adapters_db.transaction import unstorable
+from adapters_db.types import UnstorableValue, as_utc, json_dumps
 from wfcore.domain.errors import ServiceUnavailable, TransientConflict
 from wfcore.domain.ids import RunId
+from wfcore.domain.runs import Run
 from wfcore.ports.persistence import HeldChange
 
 _STATEMENT = """
 WITH fence AS (
     SELECT runs.id FROM runs
-    JOIN unnest($1::text[], $2::int[], $3::text[]) AS held (id, token, status) ON runs.id = held.id
+    JOIN jsonb_to_recordset($1::jsonb -> 'held') AS held (id text, token int, status text) ON runs.id = held.id
     -- The status compared so that no index can serve it: the primary key must find the rows, not an index on
     -- the status, which would read every run in that status for each one held.
     WHERE runs.lease_token = held.token AND runs.lease_owner IS NOT NULL
@@ -37,35 +39,34 @@ WITH fence AS (
     FOR UPDATE OF runs
 ), run_updates AS (
     UPDATE runs SET
-        status = changed.status, output = changed.output::jsonb, error = changed.error::jsonb,
+        status = changed.status, output = COALESCE(changed.output, 'null'), error = COALESCE(changed.error, 'null'),
         started_at = changed.started_at, finished_at = changed.finished_at,
         cancel_requested_at = changed.cancel_requested_at, cancelled_at = changed.cancelled_at,
         cancelled_by = changed.cancelled_by,
         lease_owner = CASE WHEN changed.releases THEN NULL ELSE runs.lease_owner END,
         lease_expires_at = CASE WHEN changed.releases THEN NULL ELSE runs.lease_expires_at END
-    FROM unnest(
-        $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[],
-        $10::timestamptz[], $11::timestamptz[], $12::text[], $13::bool[]
-    ) AS changed (
-        id, status, output, error, started_at, finished_at, cancel_requested_at, cancelled_at, cancelled_by, releases
+    FROM jsonb_to_recordset($1::jsonb -> 'runs') AS changed (
+        id text, status text, output jsonb, error jsonb, started_at timestamptz, finished_at timestamptz,
+        cancel_requested_at timestamptz, cancelled_at timestamptz, cancelled_by text, releases bool
     )
     WHERE runs.id = changed.id AND runs.id IN (SELECT id FROM fence)
 ), step_updates AS (
     UPDATE step_executions SET
-        agent_id = changed.agent_id, status = changed.status, input = changed.input::jsonb,
-        output = changed.output::jsonb, error = changed.error::jsonb, attempts = changed.attempts::jsonb,
-        started_at = changed.started_at, finished_at = changed.finished_at
-    FROM unnest(
-        $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
-        $22::timestamptz[], $23::timestamptz[]
-    ) AS changed (run_id, step_id, agent_id, status, input, output, error, attempts, started_at, finished_at)
+        agent_id = changed.agent_id, status = changed.status, input = COALESCE(changed.input, 'null'),
+        output = COALESCE(changed.output, 'null'), error = COALESCE(changed.error, 'null'),
+        attempts = changed.attempts, started_at = changed.started_at, finished_at = changed.finished_at
+    FROM jsonb_to_recordset($1::jsonb -> 'steps') AS changed (
+        run_id text, step_id text, agent_id text, status text, input jsonb, output jsonb, error jsonb,
+        attempts jsonb, started_at timestamptz, finished_at timestamptz
+    )
     WHERE step_executions.run_id = changed.run_id AND step_executions.step_id = changed.step_id
         AND changed.run_id IN (SELECT id FROM fence)
 ), event_inserts AS (
     INSERT INTO run_events (run_id, type, at, step_id, data)
-    SELECT added.run_id, added.type, added.at, added.step_id, added.data::jsonb
-    FROM unnest($24::text[], $25::text[], $26::timestamptz[], $27::text[], $28::text[])
-        WITH ORDINALITY AS added (run_id, type, at, step_id, data, position)
+    SELECT added.run_id, added.type, added.at, added.step_id, added.data
+    FROM ROWS FROM (
+        jsonb_to_recordset($1::jsonb -> 'events') AS (run_id text, type text, at timestamptz, step_id text, data jsonb)
+    ) WITH ORDINALITY AS added (run_id, type, at, step_id, data, position)
     WHERE added.run_id IN (SELECT id FROM fence)
     ORDER BY added.position
 )
@@ -74,39 +75,7 @@ SELECT id FROM fence
 
 _RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
 _CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
-
-Column = Callable[[Any], Any]
-
-
-def _text(value: str | None) -> str | None:
-    return None if value is None else storable_text(value)
-
-
-def _time(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
-
-
-# Each row's columns in the statement's order, as (key of the mapper's row, how it is bound).
-_RUN_COLUMNS: tuple[tuple[str, Column], ...] = (
-    ("status", _text),
-    ("output", json_dumps),
-    ("error", json_dumps),
-    ("started_at", _time),
-    ("finished_at", _time),
-    ("cancel_requested_at", _time),
-    ("cancelled_at", _time),
-    ("cancelled_by", _text),
-)
-_STEP_COLUMNS: tuple[tuple[str, Column], ...] = (
-    ("agent_id", _text),
-    ("status", _text),
-    ("input", json_dumps),
-    ("output", json_dumps),
-    ("error", json_dumps),
-    ("attempts", json_dumps),
-    ("started_at", _time),
-    ("finished_at", _time),
-)
+_TIMES = ("started_at", "finished_at", "cancel_requested_at", "cancelled_at", "lease_expires_at")
 
 
 class PostgresFencedWrites:
@@ -118,12 +87,15 @@ class PostgresFencedWrites:
     async def save_if_unchanged(self, changes: Sequence[HeldChange]) -> set[RunId]:
         if not changes:
             return set()
-        arguments = _arguments(changes)  # before connecting: a value that cannot be stored fails here
+        try:
+            document = _document(changes)
+        except UnstorableValue as error:
+            raise unstorable(error) from None
         async with self._database.connect() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
             try:
-                rows = await driver.fetch(_STATEMENT, *arguments)
+                rows = await driver.fetch(_STATEMENT, document)
             except _RETRYABLE as error:
                 raise TransientConflict("the writes collided with a concurrent change and were not made") from error
             except _CONNECTION_LOST as error:
@@ -132,33 +104,41 @@ class PostgresFencedWrites:
         return {RunId(row["id"]) for row in rows}
 
 
-def _arguments(changes: Sequence[HeldChange]) -> list[list[Any]]:
-    held = [change.expected for change in changes]
-    changed_runs = [change for change in changes if change.run != change.expected]
-    steps = [step for change in changes for step in change.steps]
-    events = [event for change in changes for event in change.events]
-    run_rows = [run_progress_row(change.run) for change in changed_runs]
-    step_rows = [step_row(step) for step in steps]
-    return [
-        [run.id for run in held],
-        [run.lease.token if run.lease is not None else None for run in held],
-        [run.status.value for run in held],
-        [change.run.id for change in changed_runs],
-        *_columns(run_rows, _RUN_COLUMNS),
-        [change.run.lease is not None and change.run.lease.owner is None for change in changed_runs],
-        [step.run_id for step in steps],
-        [_text(step.step_id) for step in steps],
-        *_columns(step_rows, _STEP_COLUMNS),
-        [event.run_id for event in events],
-        [event.type.value for event in events],
-        [as_utc(event.at) for event in events],
-        [_text(event.step_id) for event in events],
-        [json_dumps(event.data) for event in events],
+def _document(changes: Sequence[HeldChange]) -> str:
+    held = [
+        {"id": change.expected.id, "token": _token(change.expected), "status": change.expected.status.value}
+        for change in changes
     ]
+    runs = [
+        {
+            "id": change.run.id,
+            **_times(run_progress_row(change.run)),
+            "releases": change.run.lease is not None and change.run.lease.owner is None,
+        }
+        for change in changes
+        if change.run != change.expected
+    ]
+    steps = [
+        {"run_id": step.run_id, "step_id": step.step_id, **_times(step_row(step))}
+        for change in changes
+        for step in change.steps
+    ]
+    events = [{**event_row(event), "at": as_utc(event.at).isoformat()} for change in changes for event in change.events]
+    return json_dumps({"held": held, "runs": runs, "steps": steps, "events": events})
 
 
-def _columns(rows: Sequence[dict[str, Any]], columns: tuple[tuple[str, Column], ...]) -> list[list[Any]]:
-    return [[bind(row[key]) for row in rows] for key, bind in columns]
+def _token(run: Run) -> int:
+    assert run.lease is not None
+    return run.lease.token
+
+
+def _times(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its times as ISO 8601 text in UTC, which PostgreSQL reads back exactly."""
+    for column in _TIMES:
+        value = row.get(column)
+        if value is not None:
+            row[column] = as_utc(value).isoformat()
+    return row
 
 
 def fenced_writes_for(database: Database) -> PostgresFencedWrites | None:

@@ -101,10 +101,14 @@ def is_unique_violation(error: exc.IntegrityError) -> bool:
     )
 
 
+def unstorable(error: UnstorableValue) -> InvalidInput:
+    return InvalidInput(errors=[ErrorDetail(loc=(), msg=str(error), type="unstorable_value")])
+
+
 def domain_error(error: exc.StatementError) -> WfError | None:
     """The domain error a database error stands for, or None when it is a bug to let through."""
     if isinstance(error.orig, UnstorableValue):
-        return InvalidInput(errors=[ErrorDetail(loc=(), msg=str(error.orig), type="unstorable_value")])
+        return unstorable(error.orig)
     if not isinstance(error, exc.DBAPIError):
         return None
     if getattr(error.orig, "sqlstate", None) in _SQLSTATES_RETRYABLE:

@@ -15,6 +15,7 @@ from adapters_db.fenced_writes import PostgresFencedWrites
 from adapters_memory.fenced_writes import TransactionalFencedWrites
 from contract.backends import SQL_BACKENDS, SqlBackend
 from contract.builders import at, committed_runs
+from wfcore.domain.errors import InvalidInput
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.runs import Run, RunStatus, StepExecution, StepStatus
 from wfcore.ports.persistence import FencedWrites, HeldChange, UnitOfWork
@@ -152,6 +153,18 @@ async def test_in_a_batch_only_the_runs_still_as_expected_are_saved(backend: Bac
         _, steps, events = await stored(backend, run)
         assert (steps["second"].status is StepStatus.RUNNING) is saved
         assert [event.type for event in events] == ([EventType.STEP_SUCCEEDED, EventType.STEP_STARTED] if saved else [])
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS, indirect=True)
+async def test_a_value_the_database_cannot_store_fails_the_call_and_saves_nothing(backend: Backend) -> None:
+    runs = await held(backend, 2)
+    poisoned = next_step(runs[1])
+    [done, started] = poisoned.steps
+    changes = [next_step(runs[0]), attrs.evolve(poisoned, steps=[attrs.evolve(done, output="nul \x00"), started])]
+    before = [await stored(backend, run) for run in runs]
+    with pytest.raises(InvalidInput):
+        await backend.writes.save_if_unchanged(changes)
+    assert [await stored(backend, run) for run in runs] == before
 
 
 async def test_nothing_to_save_saves_nothing(backend: Backend) -> None:

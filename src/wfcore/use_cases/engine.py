@@ -29,7 +29,7 @@ from wfcore.ports.agents import AgentInvoker
 from wfcore.ports.persistence import FencedWrites, UnitOfWork
 from wfcore.ports.telemetry import NoTelemetry, Telemetry
 from wfcore.use_cases.common import Services
-from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation, save_changes
+from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation
 from wfcore.use_cases.step_runner import StepRunner, step_context
 from wfcore.use_cases.workflows import resolve_agent
 
@@ -70,8 +70,9 @@ class RunEngine:
         return await execution.drive() if execution is not None else None
 
     async def claim(self, run_id: RunId) -> RunExecution | None:
-        """Take the run's lease, read what executing it needs and start it, in one transaction.
+        """Take the run's lease and read what executing it needs, in one transaction.
 
+        The run's start is the drive's first write, which shares a commit with the other runs' writes.
         None when the run is finished or held (here or by another worker).
         """
         if run_id in self._active:
@@ -91,7 +92,6 @@ class RunEngine:
                 # Held here from now on, so that a cancel arriving before the commit reaches it.
                 execution = self._active[run_id] = RunExecution(engine=self, run=run)
                 await execution.load(uow)
-                begun = await execution.begin(uow)
                 await uow.commit()
         except BaseException:
             if execution is not None:
@@ -100,8 +100,6 @@ class RunEngine:
         finally:
             if execution is not None:
                 execution.claim_settled.set()
-        if begun is not None:
-            execution.committed(begun)
         return execution
 
     def cancel(self, run_id: RunId) -> asyncio.Task[None] | None:
@@ -152,7 +150,6 @@ class RunExecution:
     workflow: CompiledWorkflow | None = None
     agents: dict[str, Agent | None] = attrs.field(factory=dict)
     unrunnable: InvalidDefinition | None = None
-    begun: bool = False
     in_flight: dict[str, asyncio.Task[StepExecution]] = attrs.field(factory=dict)
     aborted: asyncio.Event = attrs.field(factory=asyncio.Event)
     claim_settled: asyncio.Event = attrs.field(factory=asyncio.Event)
@@ -195,23 +192,6 @@ class RunExecution:
                     by_reference[reference] = None
             self.agents[step_id] = by_reference[reference]
 
-    async def begin(self, uow: UnitOfWork) -> Change | None:
-        """Write the run's start (and its first steps') through `uow`, whose claim holds the run's row.
-
-        None, with nothing written, when the change cannot be computed (a bug): the claim still commits,
-        so the message that offered the run is answered, and the drive tries again, failing the run.
-        """
-        before = dict(self.steps)  # computing the change updates them: undone if it fails half-way
-        try:
-            change = _release_when_finished(self._start, self.run)
-        except Exception:
-            log.exception("could not start run %s; trying again in its drive", self.run.id)
-            self.steps = before
-            return None
-        await save_changes(uow, [(self.run, change)])
-        self.begun = True
-        return change
-
     def committed(self, change: Change) -> None:
         """Take a committed change as the run's state here."""
         run, steps, events = change
@@ -232,9 +212,7 @@ class RunExecution:
     async def _drive(self) -> Run:
         renewal = asyncio.create_task(self._renew_lease())
         try:
-            if not self.begun:
-                await self.write(self._start)
-            self._launch_started()
+            await self.write(self._start)
             while not self.run.status.is_finished:
                 if not self.in_flight:
                     await self.write(self._advance)
