@@ -31,9 +31,12 @@ _STATEMENT = """
 WITH fence AS (
     SELECT runs.id FROM runs
     JOIN jsonb_to_recordset($1::jsonb -> 'held') AS held (id text, token int, status text) ON runs.id = held.id
-    -- The status compared so that no index can serve it: the primary key must find the rows, not an index on
-    -- the status, which would read every run in that status for each one held.
-    WHERE runs.lease_token = held.token AND runs.lease_owner IS NOT NULL
+    -- The rows are found by their ids as an array, which the primary key serves as soon as the table is not tiny:
+    -- joined on the document's rows alone (which the planner takes for a hundred), they would be read by a scan
+    -- of the whole table until it holds tens of thousands of runs. The status is compared so that no index on
+    -- it can serve instead, which would read every run in that status for each one held.
+    WHERE runs.id = ANY (ARRAY(SELECT held_run ->> 'id' FROM jsonb_array_elements($1::jsonb -> 'held') AS held_run))
+        AND runs.lease_token = held.token AND runs.lease_owner IS NOT NULL
         AND runs.status IS NOT DISTINCT FROM held.status AND runs.cancel_requested_at IS NULL
     ORDER BY runs.id
     FOR UPDATE OF runs
