@@ -76,9 +76,10 @@ WITH fence AS (
 SELECT id FROM fence
 """
 
-_RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
-_CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
-_TIMES = ("started_at", "finished_at", "cancel_requested_at", "cancelled_at", "lease_expires_at")
+_RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock detected
+# Connection exceptions, and the server shutting down or terminating this backend.
+_CONNECTION_GONE = ("08", "57P")
+_TIMES = ("started_at", "finished_at", "cancel_requested_at", "cancelled_at")
 
 
 class PostgresFencedWrites:
@@ -99,9 +100,14 @@ class PostgresFencedWrites:
             assert driver is not None
             try:
                 rows = await driver.fetch(_STATEMENT, document)
-            except _RETRYABLE as error:
-                raise TransientConflict("the writes collided with a concurrent change and were not made") from error
-            except _CONNECTION_LOST as error:
+            except asyncpg.PostgresError as error:
+                if error.sqlstate in _RETRYABLE:
+                    raise TransientConflict("the writes collided with a concurrent change and were not made") from error
+                if not driver.is_closed() and not error.sqlstate.startswith(_CONNECTION_GONE):
+                    raise
+                await connection.invalidate()
+                raise ServiceUnavailable("the connection to the database was lost") from error
+            except (asyncpg.InterfaceError, OSError) as error:
                 await connection.invalidate()  # not back into the pool
                 raise ServiceUnavailable("the connection to the database was lost") from error
         return {RunId(row["id"]) for row in rows}
@@ -115,7 +121,7 @@ def _document(changes: Sequence[HeldChange]) -> str:
     runs = [
         {
             "id": change.run.id,
-            **_times(run_progress_row(change.run)),
+            **_times(_progress_without_lease(change.run)),
             "releases": change.run.lease is not None and change.run.lease.owner is None,
         }
         for change in changes
@@ -128,6 +134,13 @@ def _document(changes: Sequence[HeldChange]) -> str:
     ]
     events = [{**event_row(event), "at": as_utc(event.at).isoformat()} for change in changes for event in change.events]
     return json_dumps({"held": held, "runs": runs, "steps": steps, "events": events})
+
+
+def _progress_without_lease(run: Run) -> dict[str, Any]:
+    """The run's progress columns; the lease's are kept as stored, or cleared by `releases`."""
+    row = run_progress_row(run)
+    del row["lease_owner"], row["lease_expires_at"]
+    return row
 
 
 def _token(run: Run) -> int:

@@ -2,8 +2,8 @@
 
 The database is the truth. The engine claims the run (a compare-and-set that bumps the fencing token),
 then every write it makes is checked against that token, so a worker that lost its lease cannot write.
-Each write re-reads the run row under lock, so a committed cancel request is seen before any new step
-starts. Writes of the runs a process executes at the same time share commits (`GroupCommit`).
+Each write is checked against the run row as stored, so a committed cancel request is seen before any
+new step starts. Writes of the runs a process executes at the same time share commits (`GroupCommit`).
 """
 
 from __future__ import annotations
@@ -212,13 +212,13 @@ class RunExecution:
     async def _drive(self) -> Run:
         renewal = asyncio.create_task(self._renew_lease())
         try:
-            await self.write(self._start)
+            await self._advance_with(self._start)
             while not self.run.status.is_finished:
                 if not self.in_flight:
-                    await self.write(self._advance)
+                    await self._advance_with(self._advance)
                     continue
                 done = await self._wait_for_steps()
-                await self.write(functools.partial(self._complete, done=done))
+                await self._advance_with(functools.partial(self._complete, done=done))
             return self.run
         finally:
             renewal.cancel()
@@ -256,20 +256,38 @@ class RunExecution:
         return self.run.lease.token
 
     async def write(self, mutate: Mutation) -> None:
-        """Fenced: `mutate` the run as stored (token checked) or as committed here if unchanged since, and commit."""
-        steps, in_flight = dict(self.steps), dict(self.in_flight)
+        """Fenced: `mutate` the run as stored (token checked) or as committed here if unchanged since, and commit.
+
+        `mutate` must leave this execution's state alone: it may be called twice. The drive's own writes,
+        which advance that state, go through `_advance_with`.
+        """
+        await self._commit(functools.partial(_release_when_finished, mutate))
+
+    async def _advance_with(self, mutate: Mutation) -> None:
+        """A write of the drive, whose `mutate` updates the steps and the calls in flight here.
+
+        When its change is computed a second time (the run changed since it was last committed here), the
+        steps and calls are first put back as they were before the first time.
+        """
+        before: tuple[dict[str, StepExecution], dict[str, asyncio.Task[StepExecution]]] | None = None
 
         def from_state_before(run: Run) -> Change:
-            # The change may be computed twice (from the run as committed here, then from the run as stored,
-            # when that changed): each time from the state the write started from.
-            self.steps, self.in_flight = dict(steps), dict(in_flight)
+            nonlocal before
+            if before is None:
+                before = dict(self.steps), dict(self.in_flight)
+            else:
+                self.steps, self.in_flight = dict(before[0]), dict(before[1])
             return _release_when_finished(mutate, run)
 
-        group_commit = self.engine.group_commit
-        self.committed(await group_commit.write(self.run.id, self._token, from_state_before, expected=self.run))
+        await self._commit(from_state_before)
+
+    async def _commit(self, mutate: Mutation) -> None:
+        self.committed(await self.engine.group_commit.write(self.run.id, self._token, mutate, expected=self.run))
         self._launch_started()
 
     def _fail_unrunnable(self, invalid: InvalidDefinition, run: Run) -> Change:
+        if run.status.is_finished:  # cancelled between its claim and its start
+            return run, [], []
         now = self.services.clock.now()
         problems = "; ".join(f"{'.'.join(map(str, error.loc))}: {error.msg}" for error in invalid.errors[:5])
         error = RunError(code="invalid_definition", message=f"the workflow version cannot run: {problems}")

@@ -71,8 +71,8 @@ class GroupCommit:
         """Apply `mutate` to the run as stored, if it is held with `token`, and commit what it returns.
 
         `expected` is the run as the writer last committed it: with `fenced_writes`, the change is computed
-        from it and saved if the run as stored is still so. `mutate` is then called a second time, on the
-        run as stored, if it was not: both calls must compute from the same state.
+        from it and saved if the run as stored is still so; if it was not, `mutate` is called a second time,
+        on the run as stored, and only that change is saved.
 
         Raises `LeaseLost` when the token is no longer the run's, or what `mutate` or the commit raised.
         """
@@ -146,7 +146,9 @@ class GroupCommit:
         return [write for write in writes if not write.outcome.done()]
 
     async def _commit_alone(self, write: _Write, shared_failure: Exception) -> None:
-        """Commit the change computed in a failed shared transaction, if the run is still as it was seen.
+        """Commit the change computed in a failed shared write, if the run is still as it was seen.
+
+        `seen` is the run the change was computed from: as stored and locked, or as last committed here.
 
         A commit can succeed and still report a failure (the connection lost while it answered): a change
         found stored already is not written twice (its events would be appended again).
