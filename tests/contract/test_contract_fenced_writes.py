@@ -155,6 +155,23 @@ async def test_in_a_batch_only_the_runs_still_as_expected_are_saved(backend: Bac
         assert [event.type for event in events] == ([EventType.STEP_SUCCEEDED, EventType.STEP_STARTED] if saved else [])
 
 
+async def test_two_changes_of_one_run_in_one_call_are_both_saved(backend: Backend) -> None:
+    # A step's retry recorded in the same batch as the drive's progress: different steps, both its events.
+    [run] = await held(backend)
+    progress = next_step(run)
+    retried = StepExecution(run_id=run.id, step_id="second").to(StepStatus.RUNNING, started_at=at(1), input={"try": 2})
+    retry = HeldChange(
+        expected=run,
+        run=run,
+        steps=[retried],
+        events=[RunEvent(run_id=run.id, type=EventType.RETRY_SCHEDULED, at=at(1), step_id="second")],
+    )
+    assert await backend.writes.save_if_unchanged([retry, attrs.evolve(progress, steps=progress.steps[:1])]) == {run.id}
+    _, steps, events = await stored(backend, run)
+    assert (steps["first"].status, steps["second"]) == (StepStatus.SUCCEEDED, retried)
+    assert [event.type for event in events] == [EventType.RETRY_SCHEDULED, *(event.type for event in progress.events)]
+
+
 @pytest.mark.parametrize("backend", SQL_BACKENDS, indirect=True)
 async def test_a_value_the_database_cannot_store_fails_the_call_and_saves_nothing(backend: Backend) -> None:
     runs = await held(backend, 2)
