@@ -20,7 +20,7 @@ import asyncpg
 
 from adapters_db.engine import Database
 from adapters_db.mappers import event_row, run_progress_row, step_row
-from adapters_db.transaction import unstorable
+from adapters_db.transaction import RETRYABLE_SQLSTATES, unstorable
 from adapters_db.types import UnstorableValue, as_utc, json_dumps
 from wfcore.domain.errors import ServiceUnavailable, TransientConflict
 from wfcore.domain.ids import RunId
@@ -76,10 +76,9 @@ WITH fence AS (
 SELECT id FROM fence
 """
 
-_RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock detected
 # Connection exceptions, and the server shutting down or terminating this backend.
 _CONNECTION_GONE = ("08", "57P")
-_TIMES = ("started_at", "finished_at", "cancel_requested_at", "cancelled_at")
+_TIMES = ("started_at", "finished_at", "cancel_requested_at", "cancelled_at", "at")
 
 
 class PostgresFencedWrites:
@@ -101,7 +100,7 @@ class PostgresFencedWrites:
             try:
                 rows = await driver.fetch(_STATEMENT, document)
             except asyncpg.PostgresError as error:
-                if error.sqlstate in _RETRYABLE:
+                if error.sqlstate in RETRYABLE_SQLSTATES:
                     raise TransientConflict("the writes collided with a concurrent change and were not made") from error
                 if not driver.is_closed() and not error.sqlstate.startswith(_CONNECTION_GONE):
                     raise
@@ -132,7 +131,7 @@ def _document(changes: Sequence[HeldChange]) -> str:
         for change in changes
         for step in change.steps
     ]
-    events = [{**event_row(event), "at": as_utc(event.at).isoformat()} for change in changes for event in change.events]
+    events = [_times(event_row(event)) for change in changes for event in change.events]
     return json_dumps({"held": held, "runs": runs, "steps": steps, "events": events})
 
 

@@ -27,7 +27,7 @@ from wfcore.domain.errors import (
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 _SQLSTATE_UNIQUE_VIOLATION = "23505"
-_SQLSTATES_RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock detected
+RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected
 _SQLITE_UNIQUE = (2067, 1555)  # SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
@@ -111,7 +111,7 @@ def domain_error(error: exc.StatementError) -> WfError | None:
         return unstorable(error.orig)
     if not isinstance(error, exc.DBAPIError):
         return None
-    if getattr(error.orig, "sqlstate", None) in _SQLSTATES_RETRYABLE:
+    if getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
         return TransientConflict("the change collided with a concurrent one and was not made; retry the request")
     if error.connection_invalidated:
         return ServiceUnavailable("the connection to the database was lost")

@@ -251,16 +251,20 @@ def finish_step(run: Run, step: StepExecution) -> Change:
     return run, [finished], [RunEvent(run_id=run.id, type=EventType.STEP_SUCCEEDED, at=at(2), step_id=step.step_id)]
 
 
+@pytest.mark.parametrize("unlocked_writes", [False, True], ids=["locked", "unlocked"])
 async def test_a_change_whose_commit_was_made_but_reported_failed_is_not_written_twice(
-    database: CountingStore, group: GroupCommit
+    database: CountingStore, request: pytest.FixtureRequest, unlocked_writes: bool
 ) -> None:
+    committer: GroupCommit = request.getfixturevalue("unlocked" if unlocked_writes else "group")
     [run] = await held_runs(database, 1)
     [step, *_] = database.store.steps[run.id].values()
     database.lost_commit_answers = 1
-    change = await group.write(run.id, token(run), lambda stored: finish_step(stored, step))
+    expected = run if unlocked_writes else None
+    change = await committer.write(run.id, token(run), lambda stored: finish_step(stored, step), expected=expected)
     assert change[1][0].status is StepStatus.SUCCEEDED
     succeeded = [event for event in database.store.events if event.type is EventType.STEP_SUCCEEDED]
     assert len(succeeded) == 1
+    assert [event.type for event in database.store.events if event.run_id == run.id] == [EventType.STEP_SUCCEEDED]
 
 
 def finish_and_release(run: Run) -> Change:
@@ -378,17 +382,6 @@ async def test_a_lease_lost_since_the_last_write_fails_the_write(
     with pytest.raises(LeaseLost):
         await unlocked.write(run.id, token(run), finish_with("late"), expected=run)
     assert await stored_outputs(database, [run]) == [None]
-
-
-async def test_an_unlocked_write_whose_answer_was_lost_is_not_written_twice(
-    database: CountingStore, unlocked: GroupCommit
-) -> None:
-    [run] = await held_runs(database, 1)
-    [step, *_] = database.store.steps[run.id].values()
-    database.lost_commit_answers = 1
-    change = await unlocked.write(run.id, token(run), lambda stored: finish_step(stored, step), expected=run)
-    assert change[1][0].status is StepStatus.SUCCEEDED
-    assert [event.type for event in database.store.events if event.run_id == run.id] == [EventType.STEP_SUCCEEDED]
 
 
 async def test_unlocked_writes_that_failed_before_saving_are_each_saved_alone(
