@@ -16,13 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
-
+from adapters_db import direct
 from adapters_db.engine import Database
 from adapters_db.mappers import event_row, run_progress_row, step_row
-from adapters_db.transaction import RETRYABLE_SQLSTATES, unstorable
+from adapters_db.transaction import unstorable
 from adapters_db.types import UnstorableValue, as_utc, json_dumps
-from wfcore.domain.errors import ServiceUnavailable, TransientConflict
 from wfcore.domain.ids import RunId
 from wfcore.domain.runs import Run
 from wfcore.ports.persistence import HeldChange
@@ -76,8 +74,6 @@ WITH fence AS (
 SELECT id FROM fence
 """
 
-# Connection exceptions, and the server shutting down or terminating this backend.
-_CONNECTION_GONE = ("08", "57P")
 _TIMES = ("started_at", "finished_at", "cancel_requested_at", "cancelled_at", "at")
 
 
@@ -94,21 +90,7 @@ class PostgresFencedWrites:
             document = _document(changes)
         except UnstorableValue as error:
             raise unstorable(error) from None
-        async with self._database.connect() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
-            try:
-                rows = await driver.fetch(_STATEMENT, document)
-            except asyncpg.PostgresError as error:
-                if error.sqlstate in RETRYABLE_SQLSTATES:
-                    raise TransientConflict("the writes collided with a concurrent change and were not made") from error
-                if not driver.is_closed() and not error.sqlstate.startswith(_CONNECTION_GONE):
-                    raise
-                await connection.invalidate()
-                raise ServiceUnavailable("the connection to the database was lost") from error
-            except (asyncpg.InterfaceError, OSError) as error:
-                await connection.invalidate()  # not back into the pool
-                raise ServiceUnavailable("the connection to the database was lost") from error
+        rows = await direct.fetch(self._database, _STATEMENT, document)
         return {RunId(row["id"]) for row in rows}
 
 

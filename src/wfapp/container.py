@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from dependency_injector import containers, providers
 
+from adapters_db.direct_claims import direct_claims_for
 from adapters_db.engine import create_database
 from adapters_db.fenced_writes import fenced_writes_for
 from adapters_db.unit_of_work import SqlUnitOfWorkFactory
@@ -89,5 +90,6 @@ class Container(containers.DeclarativeContainer):
             lambda settings: EngineSettings(owner=worker_name(), lease_seconds=settings.lease_seconds), settings
         ),
         fenced_writes=providers.Callable(fenced_writes_for, database),
+        direct_claims=providers.Callable(direct_claims_for, database, secret_box),
     )
     worker = providers.Singleton(Worker, engine=engine, concurrency=settings.provided.worker_concurrency)

@@ -7,7 +7,8 @@ with its `Database` for reading raw rows). A conftest.py imports them with the `
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Generic, TypeVar
 
 import attrs
 import pytest
@@ -18,6 +19,8 @@ from adapters_db.unit_of_work import SqlUnitOfWorkFactory
 from adapters_memory.store import MemoryStore
 from adapters_memory.unit_of_work import MemoryUnitOfWork
 from wfcore.use_cases.common import UnitOfWorkFactory
+
+T = TypeVar("T")
 
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -73,3 +76,26 @@ def sql(request: pytest.FixtureRequest) -> SqlBackend:
     """Each SQL backend in turn, on a fresh migrated database."""
     backend: SqlBackend = request.getfixturevalue(f"{request.param}_backend")
     return backend
+
+
+@attrs.frozen
+class WithPort(Generic[T]):
+    """A backend's unit-of-work factory, and its implementation of one more port."""
+
+    uow: UnitOfWorkFactory
+    port: T
+
+
+def with_port(
+    request: pytest.FixtureRequest,
+    through_units_of_work: Callable[[UnitOfWorkFactory], T],
+    on_postgres: Callable[[SqlBackend], T],
+) -> WithPort[T]:
+    """The backend named by the fixture's param, with its implementation of a port that PostgreSQL implements
+    in statements of its own and the other backends through units of work."""
+    found = request.getfixturevalue(f"{request.param}_backend")
+    if not isinstance(found, SqlBackend):
+        return WithPort(found, through_units_of_work(found))
+    if found.database.dialect == "postgresql":
+        return WithPort(found.uow, on_postgres(found))
+    return WithPort(found.uow, through_units_of_work(found.uow))

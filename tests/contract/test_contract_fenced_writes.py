@@ -13,29 +13,19 @@ import pytest
 
 from adapters_db.fenced_writes import PostgresFencedWrites
 from adapters_memory.fenced_writes import TransactionalFencedWrites
-from contract.backends import SQL_BACKENDS, SqlBackend
+from contract.backends import SQL_BACKENDS, WithPort, with_port
 from contract.builders import at, committed_runs
 from wfcore.domain.errors import InvalidInput
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.runs import Run, RunStatus, StepExecution, StepStatus
 from wfcore.ports.persistence import FencedWrites, HeldChange, UnitOfWork
-from wfcore.use_cases.common import UnitOfWorkFactory
 
-
-@attrs.frozen
-class Backend:
-    uow: UnitOfWorkFactory
-    writes: FencedWrites
+Backend = WithPort[FencedWrites]
 
 
 @pytest.fixture(params=["memory", *SQL_BACKENDS])
 def backend(request: pytest.FixtureRequest) -> Backend:
-    found = request.getfixturevalue(f"{request.param}_backend")
-    if not isinstance(found, SqlBackend):
-        return Backend(found, TransactionalFencedWrites(found))
-    if found.database.dialect == "postgresql":
-        return Backend(found.uow, PostgresFencedWrites(found.database))
-    return Backend(found.uow, TransactionalFencedWrites(found.uow))
+    return with_port(request, TransactionalFencedWrites, lambda found: PostgresFencedWrites(found.database))
 
 
 async def held(backend: Backend, count: int = 1) -> list[Run]:
@@ -83,7 +73,7 @@ async def stored(backend: Backend, run: Run) -> tuple[Run, dict[str, StepExecuti
 async def test_a_change_of_a_run_still_as_expected_is_saved(backend: Backend) -> None:
     [run] = await held(backend)
     change = next_step(run)
-    assert await backend.writes.save_if_unchanged([change]) == {run.id}
+    assert await backend.port.save_if_unchanged([change]) == {run.id}
     found, steps, events = await stored(backend, run)
     assert found == run
     assert [steps["first"], steps["second"]] == list(change.steps)
@@ -93,7 +83,7 @@ async def test_a_change_of_a_run_still_as_expected_is_saved(backend: Backend) ->
 async def test_a_finishing_change_saves_the_run_and_gives_the_lease_back(backend: Backend) -> None:
     [run] = await held(backend)
     change = next_step(run, finish=True)
-    assert await backend.writes.save_if_unchanged([change]) == {run.id}
+    assert await backend.port.save_if_unchanged([change]) == {run.id}
     found, _, _ = await stored(backend, run)
     assert found == change.run
     assert found.lease is not None
@@ -107,7 +97,7 @@ async def test_a_renewal_made_since_the_change_was_computed_is_kept(backend: Bac
         await tx.commit()
     finished = next_step(run, finish=False)
     changed = attrs.evolve(finished, run=finished.run.succeed(output=None, at=at(3)))
-    assert await backend.writes.save_if_unchanged([changed]) == {run.id}
+    assert await backend.port.save_if_unchanged([changed]) == {run.id}
     found, _, _ = await stored(backend, run)
     assert found.status is RunStatus.SUCCEEDED
     assert found.lease is not None
@@ -139,7 +129,7 @@ async def test_a_change_of_a_run_changed_since_is_not_saved(
         await since(tx, run)
         await tx.commit()
     before = await stored(backend, run)
-    assert await backend.writes.save_if_unchanged([next_step(run, finish=True)]) == set()
+    assert await backend.port.save_if_unchanged([next_step(run, finish=True)]) == set()
     assert await stored(backend, run) == before
 
 
@@ -148,7 +138,7 @@ async def test_in_a_batch_only_the_runs_still_as_expected_are_saved(backend: Bac
     async with backend.uow() as tx:
         await _cancel_requested(tx, runs[1])
         await tx.commit()
-    assert await backend.writes.save_if_unchanged([next_step(run) for run in runs]) == {runs[0].id, runs[2].id}
+    assert await backend.port.save_if_unchanged([next_step(run) for run in runs]) == {runs[0].id, runs[2].id}
     for run, saved in zip(runs, (True, False, True), strict=True):
         _, steps, events = await stored(backend, run)
         assert (steps["second"].status is StepStatus.RUNNING) is saved
@@ -166,7 +156,7 @@ async def test_two_changes_of_one_run_in_one_call_are_both_saved(backend: Backen
         steps=[retried],
         events=[RunEvent(run_id=run.id, type=EventType.RETRY_SCHEDULED, at=at(1), step_id="second")],
     )
-    assert await backend.writes.save_if_unchanged([retry, attrs.evolve(progress, steps=progress.steps[:1])]) == {run.id}
+    assert await backend.port.save_if_unchanged([retry, attrs.evolve(progress, steps=progress.steps[:1])]) == {run.id}
     _, steps, events = await stored(backend, run)
     assert (steps["first"].status, steps["second"]) == (StepStatus.SUCCEEDED, retried)
     assert [event.type for event in events] == [EventType.RETRY_SCHEDULED, *(event.type for event in progress.events)]
@@ -180,9 +170,9 @@ async def test_a_value_the_database_cannot_store_fails_the_call_and_saves_nothin
     changes = [next_step(runs[0]), attrs.evolve(poisoned, steps=[attrs.evolve(done, output="nul \x00"), started])]
     before = [await stored(backend, run) for run in runs]
     with pytest.raises(InvalidInput):
-        await backend.writes.save_if_unchanged(changes)
+        await backend.port.save_if_unchanged(changes)
     assert [await stored(backend, run) for run in runs] == before
 
 
 async def test_nothing_to_save_saves_nothing(backend: Backend) -> None:
-    assert await backend.writes.save_if_unchanged([]) == set()
+    assert await backend.port.save_if_unchanged([]) == set()

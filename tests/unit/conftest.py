@@ -5,7 +5,8 @@ import pytest
 from unit.harness import Harness
 
 
-@pytest.fixture(params=["locked writes", "unlocked writes"])
+@pytest.fixture(params=["as on SQLite", "as on PostgreSQL"])
 def harness(request: pytest.FixtureRequest) -> Harness:
-    """The engine's writes each way: every one locking its run first, or unlocked while the run is unchanged."""
-    return Harness.build(unlocked_writes=request.param == "unlocked writes")
+    """The engine each way: claims in one transaction and every write locking its run first (as on SQLite), or
+    claims in two statements and writes unlocked while the run is unchanged (as on PostgreSQL)."""
+    return Harness.build(as_on_postgres=request.param == "as on PostgreSQL")

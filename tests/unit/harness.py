@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from adapters_memory.agents import AgentFunction, CallableInvoker
+from adapters_memory.direct_claims import TransactionalDirectClaims
 from adapters_memory.dispatcher import InProcessDispatcher
 from adapters_memory.fenced_writes import TransactionalFencedWrites
 from adapters_memory.store import MemoryStore
@@ -20,7 +21,7 @@ from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, StepExecution
 from wfcore.domain.workflows import StepDefinition, WorkflowVersion
 from wfcore.ports.agents import AgentCall
-from wfcore.ports.persistence import FencedWrites
+from wfcore.ports.persistence import DirectClaims, FencedWrites
 from wfcore.ports.system import Clock
 from wfcore.use_cases.agents import AgentRegistry, RegisterAgent
 from wfcore.use_cases.audit import AuditQueries
@@ -48,11 +49,13 @@ class Harness:
     commands: RunCommands
     queries: RunQueries
     audit: AuditQueries
-    # None: every engine write locks its run first; else runs unchanged since their last write are not locked.
+    # None: as on SQLite, every engine write locks its run first and a claim is one transaction. Else as on
+    # PostgreSQL: runs unchanged since their last write are not locked, and a claim is two statements.
     fenced_writes: FencedWrites | None = None
+    direct_claims: DirectClaims | None = None
 
     @classmethod
-    def build(cls, clock: VirtualClock | None = None, *, unlocked_writes: bool = False) -> Harness:
+    def build(cls, clock: VirtualClock | None = None, *, as_on_postgres: bool = False) -> Harness:
         store = MemoryStore()
         clock = clock or VirtualClock(autojump=True)
         services = Services(uow=lambda: MemoryUnitOfWork(store), clock=clock, ids=UuidGenerator())
@@ -70,7 +73,8 @@ class Harness:
             commands=RunCommands(services, dispatcher),
             queries=RunQueries(services),
             audit=AuditQueries(services),
-            fenced_writes=TransactionalFencedWrites(services.uow) if unlocked_writes else None,
+            fenced_writes=TransactionalFencedWrites(services.uow) if as_on_postgres else None,
+            direct_claims=TransactionalDirectClaims(services.uow) if as_on_postgres else None,
         )
 
     async def agent(self, name: str, function: AgentFunction = echo, **fields: Any) -> Agent:
@@ -95,6 +99,7 @@ class Harness:
             EngineSettings(owner=owner, **settings),
             random=lambda: 1.0,
             fenced_writes=self.fenced_writes,
+            direct_claims=self.direct_claims,
         )
 
     async def run_to_end(self, workflow_id: WorkflowId, run_input: Any = None) -> Run:

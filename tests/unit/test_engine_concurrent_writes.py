@@ -28,13 +28,13 @@ def after_turns(turns: int, failures: int, output: object) -> AgentFunction:
     return answer
 
 
-@pytest.mark.parametrize("unlocked_writes", [False, True], ids=["locked writes", "unlocked writes"])
+@pytest.mark.parametrize("as_on_postgres", [False, True], ids=["as on SQLite", "as on PostgreSQL"])
 @pytest.mark.parametrize("retry_turns", range(0, 12, 2))
 @pytest.mark.parametrize("success_turns", range(0, 12, 3))
 async def test_a_retry_recorded_while_other_steps_advance_neither_repeats_nor_loses_a_step(
-    unlocked_writes: bool, retry_turns: int, success_turns: int
+    as_on_postgres: bool, retry_turns: int, success_turns: int
 ) -> None:
-    harness = Harness.build(unlocked_writes=unlocked_writes)
+    harness = Harness.build(as_on_postgres=as_on_postgres)
     await harness.agent("flaky", after_turns(retry_turns, failures=1, output={"ok": 1}))
     await harness.agent("quick", after_turns(success_turns, failures=0, output={"ok": 2}))
     saved = await harness.workflow(

@@ -12,13 +12,14 @@ from unit.agents_in_process import Flaky, Gate
 from unit.definitions import step
 from unit.harness import Harness
 from wfcore.domain.agents import RetryPolicy
-from wfcore.domain.errors import LeaseLost
+from wfcore.domain.errors import InvalidDefinition, LeaseLost
 from wfcore.domain.events import EventType
 from wfcore.domain.ids import RunId
-from wfcore.domain.runs import RunStatus, StepStatus
+from wfcore.domain.runs import Run, RunStatus, StepStatus
+from wfcore.domain.workflows import CompiledWorkflow
 from wfcore.ports.agents import AgentCall
 from wfcore.ports.persistence import UnitOfWork
-from wfcore.use_cases.engine import RunExecution
+from wfcore.use_cases.engine import RunEngine
 from wfcore.use_cases.worker import Worker
 
 LEASE = 30.0
@@ -206,15 +207,17 @@ async def test_an_offer_during_a_claim_under_way_here_waits_for_it_and_takes_the
     saved = await harness.workflow(step("a"))
     run = await harness.start(saved.workflow_id)
     worker = Worker(harness.engine())
-    release, failures, load = asyncio.Event(), [RuntimeError("the database went away")], RunExecution.load
+    release, failures, compiled = asyncio.Event(), [RuntimeError("the database went away")], RunEngine.compiled
 
-    async def load_failing_once(execution: RunExecution, uow: UnitOfWork) -> None:
+    async def compiled_failing_once(
+        engine: RunEngine, run: Run, uow: UnitOfWork | None = None
+    ) -> CompiledWorkflow | InvalidDefinition:
         if failures:
             await release.wait()
             raise failures.pop()
-        await load(execution, uow)
+        return await compiled(engine, run, uow)
 
-    monkeypatch.setattr(RunExecution, "load", load_failing_once)
+    monkeypatch.setattr(RunEngine, "compiled", compiled_failing_once)
     first = asyncio.create_task(worker.offer(run.id))
     await asyncio.sleep(0.01)
     duplicate = asyncio.create_task(worker.offer(run.id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
@@ -210,6 +210,28 @@ class FencedWrites(Protocol):
 
         Returns the ids of the runs saved. The lease's expiry is kept as stored unless the change releases the
         lease (a renewal may have moved it since the change's run was read).
+        """
+
+
+@attrs.frozen
+class ExecutionReads:
+    """What executing a claimed run reads besides the run: its steps, and the agents its steps name."""
+
+    steps: builtins.list[StepExecution]
+    agents: builtins.list[Agent]
+    """The live agents whose id or name is one of the references asked for (one agent may match several)."""
+
+
+class DirectClaims(Protocol):
+    """The engine's claim without a transaction's round trips, for databases that answer over a network."""
+
+    async def claim(self, run_id: RunId, *, owner: str, now: datetime, expires_at: datetime) -> Run | None:
+        """`RunRepository.claim`, committed at once."""
+
+    async def execution_reads(self, run_id: RunId, agent_references: Collection[str]) -> ExecutionReads:
+        """The run's steps in order, and the live agents named (by id or by name) in `agent_references`.
+
+        Reads what was committed before the call, so a claim's reads see every write of the run's earlier holder.
         """
 
 

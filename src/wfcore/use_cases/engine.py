@@ -13,25 +13,25 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
 
 from wfcore.domain.agents import Agent
-from wfcore.domain.errors import InvalidDefinition, LeaseLost, NotFound
+from wfcore.domain.errors import InvalidDefinition, LeaseLost
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunError, RunStatus, StepExecution, StepStatus
-from wfcore.domain.workflows import CompiledWorkflow, DefinitionLimits, compile_definition
+from wfcore.domain.workflows import CompiledWorkflow, DefinitionLimits, WorkflowVersion, compile_definition
 from wfcore.ports.agents import AgentInvoker
-from wfcore.ports.persistence import FencedWrites, UnitOfWork
+from wfcore.ports.persistence import DirectClaims, ExecutionReads, FencedWrites, UnitOfWork
 from wfcore.ports.telemetry import NoTelemetry, Telemetry
 from wfcore.use_cases.common import Services
+from wfcore.use_cases.execution_reads import agent_references, pick_agent, read_for_execution
 from wfcore.use_cases.group_commit import Change, GroupCommit, Mutation
 from wfcore.use_cases.step_runner import StepRunner, step_context
-from wfcore.use_cases.workflows import resolve_agent
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,10 @@ class RunEngine:
     random: Callable[[], float] = random.random
     telemetry: Telemetry = attrs.field(factory=NoTelemetry)
     fenced_writes: FencedWrites | None = None
-    _compiled: dict[tuple[WorkflowId, int], CompiledWorkflow] = attrs.field(factory=dict, init=False)
+    direct_claims: DirectClaims | None = None
+    _compiled: dict[tuple[WorkflowId, int], CompiledWorkflow | InvalidDefinition] = attrs.field(
+        factory=dict, init=False
+    )
     _active: dict[RunId, RunExecution] = attrs.field(factory=dict, init=False)
     _checks: set[asyncio.Task[None]] = attrs.field(factory=set, init=False)
     group_commit: GroupCommit = attrs.field(
@@ -70,7 +73,7 @@ class RunEngine:
         return await execution.drive() if execution is not None else None
 
     async def claim(self, run_id: RunId) -> RunExecution | None:
-        """Take the run's lease and read what executing it needs, in one transaction.
+        """Take the run's lease and read what executing it needs.
 
         The run's start is the drive's first write, which shares a commit with the other runs' writes.
         None when the run is finished or held (here or by another worker).
@@ -78,29 +81,47 @@ class RunEngine:
         if run_id in self._active:
             return None
         now = self.services.clock.now()
-        execution: RunExecution | None = None
-        try:
-            async with self.services.uow() as uow:
-                run = await uow.runs.claim(
-                    run_id,
-                    owner=self.settings.owner,
-                    now=now,
-                    expires_at=now + timedelta(seconds=self.settings.lease_seconds),
-                )
-                if run is None:
-                    return None
-                # Held here from now on, so that a cancel arriving before the commit reaches it.
-                execution = self._active[run_id] = RunExecution(engine=self, run=run)
-                await execution.load(uow)
+        expires_at = now + timedelta(seconds=self.settings.lease_seconds)
+        if self.direct_claims is None:
+            return await self._claim_in_one_transaction(run_id, now, expires_at)
+        run = await self.direct_claims.claim(run_id, owner=self.settings.owner, now=now, expires_at=expires_at)
+        if run is None:
+            return None
+        with self._holding(run) as execution:
+            try:
+                workflow = await self.compiled(run)
+                execution.load(workflow, await self.direct_claims.execution_reads(run_id, agent_references(workflow)))
+            except Exception:
+                # The claim is committed: give the lease back, or the run waits for it to expire.
+                await execution.release()
+                raise
+        return execution
+
+    async def _claim_in_one_transaction(
+        self, run_id: RunId, now: datetime, expires_at: datetime
+    ) -> RunExecution | None:
+        async with self.services.uow() as uow:
+            run = await uow.runs.claim(run_id, owner=self.settings.owner, now=now, expires_at=expires_at)
+            if run is None:
+                return None
+            # Held here from now on, so that a cancel arriving before the commit reaches it.
+            with self._holding(run) as execution:
+                workflow = await self.compiled(run, uow)
+                execution.load(workflow, await read_for_execution(uow, run_id, agent_references(workflow)))
                 await uow.commit()
+        return execution
+
+    @contextlib.contextmanager
+    def _holding(self, run: Run) -> Iterator[RunExecution]:
+        """The run's execution, held here while the block reads what it needs; forgotten if the block fails."""
+        execution = self._active[run.id] = RunExecution(engine=self, run=run)
+        try:
+            yield execution
         except BaseException:
-            if execution is not None:
-                self.forget(run_id)
+            self.forget(run.id)
             raise
         finally:
-            if execution is not None:
-                execution.claim_settled.set()
-        return execution
+            execution.claim_settled.set()
 
     def cancel(self, run_id: RunId) -> asyncio.Task[None] | None:
         """A notice that a cancel of the run was committed: abort it here if it holds the run and, as stored,
@@ -131,15 +152,27 @@ class RunEngine:
     def active_runs(self) -> int:
         return len(self._active)
 
-    async def compiled(self, uow: UnitOfWork, workflow_id: WorkflowId, version: int) -> CompiledWorkflow:
-        """The workflow version compiled, read through `uow` the first time (a version never changes)."""
-        key = (workflow_id, version)
+    async def compiled(self, run: Run, uow: UnitOfWork | None = None) -> CompiledWorkflow | InvalidDefinition:
+        """The run's workflow version compiled, or why it cannot run (saved before a stricter rule existed).
+
+        Read through `uow`, or a unit of work of its own, the first time only: a version never changes.
+        """
+        key = (run.workflow_id, run.workflow_version)
         if key not in self._compiled:
-            stored = await uow.workflows.get_version(workflow_id, version)
+            stored = await self._version(key, uow)
             # The step cap was applied when this version was saved; a cap set differently since must not stop its runs.
             limits = DefinitionLimits(max_steps=len(stored.definition.steps))
-            self._compiled[key] = compile_definition(stored.definition, limits)
+            try:
+                self._compiled[key] = compile_definition(stored.definition, limits)
+            except InvalidDefinition as invalid:
+                self._compiled[key] = invalid
         return self._compiled[key]
+
+    async def _version(self, key: tuple[WorkflowId, int], uow: UnitOfWork | None) -> WorkflowVersion:
+        if uow is not None:
+            return await uow.workflows.get_version(*key)
+        async with self.services.uow() as own:
+            return await own.workflows.get_version(*key)
 
 
 @attrs.define
@@ -173,24 +206,16 @@ class RunExecution:
         for task in self.in_flight.values():
             task.cancel()
 
-    async def load(self, uow: UnitOfWork) -> None:
-        """Read the run's steps, its workflow (compiled) and the agent of each step (None for one not found)."""
-        self.steps = {step.step_id: step for step in await uow.runs.steps(self.run.id)}
-        try:
-            workflow = await self.engine.compiled(uow, self.run.workflow_id, self.run.workflow_version)
-        except InvalidDefinition as invalid:
-            self.unrunnable = invalid  # a version saved before a stricter rule existed
+    def load(self, workflow: CompiledWorkflow | InvalidDefinition, reads: ExecutionReads) -> None:
+        """Take the run's steps, its workflow, and the agent of each step (None for one not found)."""
+        self.steps = {step.step_id: step for step in reads.steps}
+        if isinstance(workflow, InvalidDefinition):
+            self.unrunnable = workflow
             return
         self.workflow = workflow
-        by_reference: dict[str, Agent | None] = {}
-        for step_id, step in workflow.steps.items():
-            reference = step.definition.agent
-            if reference not in by_reference:
-                try:
-                    by_reference[reference] = await resolve_agent(uow.agents, reference)
-                except NotFound:
-                    by_reference[reference] = None
-            self.agents[step_id] = by_reference[reference]
+        self.agents = {
+            step_id: pick_agent(reads.agents, step.definition.agent) for step_id, step in workflow.steps.items()
+        }
 
     def committed(self, change: Change) -> None:
         """Take a committed change as the run's state here."""
@@ -227,7 +252,7 @@ class RunExecution:
             with contextlib.suppress(asyncio.CancelledError, LeaseLost):
                 await renewal
             if not self.run.status.is_finished:  # a finished run's last write gave the lease back
-                await self._release()
+                await self.release()
 
     async def _wait_for_steps(self) -> list[StepExecution]:
         abort = asyncio.create_task(self.aborted.wait())
@@ -482,7 +507,8 @@ class RunExecution:
             if current is not None and current.cancel_requested_at is not None:
                 self.abort()
 
-    async def _release(self) -> None:
+    async def release(self) -> None:
+        """Give the lease back, if the database can be reached; else it expires."""
         with contextlib.suppress(Exception):
             async with self.services.uow() as uow:
                 await uow.runs.release(self.run.id, token=self._token)
