@@ -21,9 +21,11 @@ EXCLUSIONS: tuple[Exclusion, ...] = ()
 """Checks left out for an operation because of a known bug outside the HTTP server, each with its report."""
 
 
-# Its length is not what it tests: measured with coverage on a slow 2-core machine, a run went past the
-# suite's 120 s limit (30 s without coverage), depending on what the seed generates.
+# Its length is not what it tests: on a slow 2-core machine a run can take a minute or more, depending on
+# what the seed generates. Coverage is off while it runs: measuring it made the run 3 to 4 times longer
+# (110 s against 30 s), and the routes it reaches are measured by the API tests already.
 @pytest.mark.timeout(600)
+@pytest.mark.no_cover
 async def test_schemathesis_finds_no_failure(service: RunningService) -> None:
     schema_url = str(service.client.make_url("/openapi.json"))
     document = await (await service.client.get("/openapi.json")).json()
