@@ -104,6 +104,18 @@ def finish_with(output: object) -> Mutation:
     return mutate
 
 
+@attrs.define
+class Recording:
+    """A mutation that notes the runs it was computed from."""
+
+    mutate: Mutation
+    computed_from: list[Run] = attrs.Factory(list)
+
+    def __call__(self, run: Run) -> Change:
+        self.computed_from.append(run)
+        return self.mutate(run)
+
+
 def token(run: Run) -> int:
     assert run.lease is not None
     return run.lease.token
@@ -181,7 +193,11 @@ async def test_a_write_abandoned_by_its_writer_before_the_commit_is_not_made(
     assert await stored_outputs(database, [abandoned, kept]) == [None, "kept"]
 
 
-async def test_a_write_whose_run_changed_after_the_shared_commit_failed_is_not_made(
+def finish_seeing_the_cancel(stored: Run) -> Change:
+    return finish_with("cancel seen" if stored.cancel_requested_at else "cancel not seen")(stored)
+
+
+async def test_a_write_whose_run_changed_after_the_shared_commit_failed_is_computed_again_from_the_run_as_stored(
     database: CountingStore, group: GroupCommit
 ) -> None:
     poisoned, cancelled = await held_runs(database, 2)
@@ -190,13 +206,15 @@ async def test_a_write_whose_run_changed_after_the_shared_commit_failed_is_not_m
         store.runs[cancelled.id] = attrs.evolve(store.runs[cancelled.id], cancel_requested_at=at(1))
 
     database.on_failure = cancel_meanwhile
+    mutation = Recording(finish_seeing_the_cancel)
     results = await asyncio.gather(
         group.write(poisoned.id, token(poisoned), finish_with(POISON)),
-        group.write(cancelled.id, token(cancelled), finish_with("decided before the cancel")),
+        group.write(cancelled.id, token(cancelled), mutation),
         return_exceptions=True,
     )
-    assert [type(result) for result in results] == [ValueError, ValueError]
-    assert await stored_outputs(database, [poisoned, cancelled]) == [None, None]
+    assert isinstance(results[0], ValueError)
+    assert [computed.cancel_requested_at for computed in mutation.computed_from] == [None, at(1)]
+    assert await stored_outputs(database, [poisoned, cancelled]) == [None, "cancel seen"]
 
 
 async def test_a_batch_that_failed_before_any_change_was_computed_is_tried_once_more(
@@ -320,18 +338,6 @@ def unlocked(database: CountingStore) -> GroupCommit:
     return GroupCommit(services, TransactionalFencedWrites(database.uow))
 
 
-@attrs.define
-class Recording:
-    """A mutation that notes the runs it was computed from."""
-
-    mutate: Mutation
-    computed_from: list[Run] = attrs.Factory(list)
-
-    def __call__(self, run: Run) -> Change:
-        self.computed_from.append(run)
-        return self.mutate(run)
-
-
 async def test_writes_of_runs_unchanged_since_are_computed_from_the_runs_as_last_committed(
     database: CountingStore, unlocked: GroupCommit
 ) -> None:
@@ -361,9 +367,6 @@ async def test_a_run_changed_since_its_last_write_has_the_change_computed_again_
 ) -> None:
     [run] = await held_runs(database, 1)
     database.store.runs[run.id] = attrs.evolve(database.store.runs[run.id], cancel_requested_at=at(1))
-
-    def finish_seeing_the_cancel(stored: Run) -> Change:
-        return finish_with("cancel seen" if stored.cancel_requested_at else "cancel not seen")(stored)
 
     mutation = Recording(finish_seeing_the_cancel)
     change = await unlocked.write(run.id, token(run), mutation, expected=run)
@@ -395,3 +398,18 @@ async def test_unlocked_writes_that_failed_before_saving_are_each_saved_alone(
     )
     assert database.transactions - before == 1 + 2
     assert await stored_outputs(database, runs) == [0, 1]
+
+
+async def test_an_unlocked_write_whose_statement_failed_on_a_run_changed_meanwhile_is_computed_again(
+    database: CountingStore, unlocked: GroupCommit
+) -> None:
+    [run] = await held_runs(database, 1)
+    database.store.runs[run.id] = attrs.evolve(database.store.runs[run.id], cancel_requested_at=at(1))
+    database.dead_connections = 1  # the one statement fails: the change is then committed alone
+    mutation = Recording(finish_seeing_the_cancel)
+
+    change = await unlocked.write(run.id, token(run), mutation, expected=run)
+
+    assert change[0].output == "cancel seen"
+    assert [computed.cancel_requested_at for computed in mutation.computed_from] == [None, at(1)]
+    assert await stored_outputs(database, [run]) == ["cancel seen"]

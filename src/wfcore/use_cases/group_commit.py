@@ -7,8 +7,9 @@ the runs, their steps and their events written in one statement each.
 
 A write whose lease was lost fails alone with `LeaseLost`, and so does one whose change cannot be
 computed. When the shared transaction fails before any change was computed, the whole batch is tried
-once more; after, each computed change is tried again in a transaction of its own, if its run is
-still as it was seen, so one bad write cannot take its neighbours down with it.
+once more; after, each computed change is tried again in a transaction of its own (computed again
+from the run as stored if that changed meanwhile), so one bad write cannot take its neighbours down
+with it.
 
 Where the database offers `FencedWrites` (PostgreSQL, whose round trips cost more than the rows), a
 write that says how its run was when its writer last committed it has its change computed from that,
@@ -118,7 +119,7 @@ class GroupCommit:
                 await self._commit_together(waiting, first_try=False)
                 return
             for write in applied:
-                await self._commit_alone(write, error)
+                await self._commit_alone(write)
             for write in waiting:
                 write.settle(error)
             return
@@ -134,9 +135,9 @@ class GroupCommit:
         if computed:
             try:
                 saved = await fenced_writes.save_if_unchanged([_held_change(write) for write in computed])
-            except Exception as error:
+            except Exception:
                 for write in computed:
-                    await self._commit_alone(write, error)
+                    await self._commit_alone(write)
             else:
                 for write in computed:
                     if write.run_id in saved:
@@ -145,10 +146,12 @@ class GroupCommit:
                         write.seen = write.change = None
         return [write for write in writes if not write.outcome.done()]
 
-    async def _commit_alone(self, write: _Write, shared_failure: Exception) -> None:
-        """Commit the change computed in a failed shared write, if the run is still as it was seen.
+    async def _commit_alone(self, write: _Write) -> None:
+        """Commit the change computed in a failed shared write, in a transaction of its own.
 
-        `seen` is the run the change was computed from: as stored and locked, or as last committed here.
+        `seen` is the run the change was computed from: as stored and locked, or as last committed here. A
+        run changed since (a cancel requested) has its change computed again from the run as stored, as the
+        locking way does.
 
         A commit can succeed and still report a failure (the connection lost while it answered): a change
         found stored already is not written twice (its events would be appended again).
@@ -158,13 +161,15 @@ class GroupCommit:
         try:
             async with self.services.uow() as uow:
                 current = await uow.runs.get(write.run_id, for_update=True)
-                if not await _stored_already(uow, current, write.seen, write.token, write.change):
-                    if not _held(current, write.token):
-                        raise LeaseLost(run_id=write.run_id, token=write.token)
-                    if _without_lease(current) != _without_lease(write.seen):
-                        raise shared_failure  # changed meanwhile (a cancel): the change may no longer hold
-                    await save_changes(uow, [(current, on_current_lease(write.change, write.seen, current))])
-                    await uow.commit()
+                if await _stored_already(uow, current, write.seen, write.token, write.change):
+                    write.settle()
+                    return
+                if _without_lease(current) == _without_lease(write.seen) and _held(current, write.token):
+                    write.change = on_current_lease(write.change, write.seen, current)
+                elif not _apply(write, current):
+                    return  # settled: the lease was lost, or the change cannot be computed now
+                await save_changes(uow, [(current, write.change)])
+                await uow.commit()
         except Exception as error:
             write.settle(error)
         else:
