@@ -31,8 +31,10 @@ typecheck: $(DEV_STAMP)
 contracts: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
+# Test files run in parallel, a process per core (at most 4), each with its own PostgreSQL and broker;
+# a file's tests stay in one process, as some share a distributed stack started once for them.
 test: lint typecheck contracts
-	$(BIN)/pytest -p no:cacheprovider --cov --cov-report=term -q
+	$(BIN)/pytest -p no:cacheprovider -n auto --maxprocesses=4 --dist loadfile --cov --cov-report=term -q
 
 unit: $(DEV_STAMP)
 	$(BIN)/pytest -q tests/unit
