@@ -9,7 +9,7 @@ a unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,8 @@ from adapters_db.transaction import RETRYABLE_SQLSTATES
 from adapters_db.types import as_utc
 from wfcore.domain.errors import ServiceUnavailable, TransientConflict
 
+# What the statements' column types are named by; the driver is never connected.
+_POSTGRESQL = sa.create_mock_engine("postgresql+asyncpg://", executor=None).dialect
 # Connection exceptions, and the server shutting down or terminating this backend.
 _CONNECTION_GONE = ("08", "57P")
 
@@ -59,3 +61,31 @@ def with_times(row: Mapping[str, Any], time_columns: Collection[str]) -> dict[st
 def columns_of(table: sa.Table, kind: type[sa.types.TypeEngine[Any]]) -> tuple[str, ...]:
     """The names of the table's columns of that type (its base type, whatever the dialect's variant)."""
     return tuple(column.name for column in table.columns if isinstance(column.type, kind))
+
+
+def times_as_text(row: dict[str, Any], time_columns: Collection[str]) -> dict[str, Any]:
+    """The row, changed in place, with its times as ISO 8601 text in UTC, which PostgreSQL reads back exactly."""
+    for column in time_columns:
+        value = row.get(column)
+        if value is not None:
+            row[column] = as_utc(value).isoformat()
+    return row
+
+
+def insert_from_json(table: sa.Table, columns: Sequence[str], rows: str, *, where: str) -> str:
+    """An INSERT of `columns` from `rows`, SQL giving a JSON array of objects, of the rows for which `where` holds.
+
+    The rows are inserted in the array's order. A JSON column's null is written as the JSON `null`
+    SQLAlchemy's JSON types write, so that a row reads back the same whichever way it was written.
+    """
+    names = ", ".join(f'"{name}"' for name in columns)
+    record = ", ".join(f'"{name}" {table.c[name].type.compile(dialect=_POSTGRESQL)}' for name in columns)
+    values = ", ".join(
+        f"COALESCE(new.\"{name}\", 'null')" if isinstance(table.c[name].type, sa.JSON) else f'new."{name}"'
+        for name in columns
+    )
+    return (
+        f'INSERT INTO "{table.name}" ({names}) SELECT {values}'
+        f" FROM ROWS FROM (jsonb_to_recordset({rows}) AS ({record})) WITH ORDINALITY AS new ({names}, row_order)"
+        f" WHERE {where} ORDER BY new.row_order"
+    )

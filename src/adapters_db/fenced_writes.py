@@ -20,7 +20,7 @@ from adapters_db import direct, tables
 from adapters_db.engine import Database
 from adapters_db.mappers import event_row, run_progress_row, step_row
 from adapters_db.transaction import unstorable
-from adapters_db.types import UnstorableValue, UtcDateTime, as_utc, json_dumps
+from adapters_db.types import UnstorableValue, UtcDateTime, json_dumps
 from wfcore.domain.ids import RunId
 from wfcore.domain.runs import Run
 from wfcore.ports.persistence import HeldChange
@@ -131,12 +131,7 @@ def _token(run: Run) -> int:
 
 
 def _times(row: dict[str, Any]) -> dict[str, Any]:
-    """The row with its times as ISO 8601 text in UTC, which PostgreSQL reads back exactly."""
-    for column in _TIMES:
-        value = row.get(column)
-        if value is not None:
-            row[column] = as_utc(value).isoformat()
-    return row
+    return direct.times_as_text(row, _TIMES)
 
 
 def fenced_writes_for(database: Database) -> PostgresFencedWrites | None:

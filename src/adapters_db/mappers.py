@@ -8,7 +8,7 @@ version still load.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -237,6 +237,14 @@ def step_row(step: StepExecution) -> dict[str, Any]:
         "started_at": step.started_at,
         "finished_at": step.finished_at,
     }
+
+
+def new_step_rows(steps: Sequence[StepExecution]) -> list[dict[str, Any]]:
+    """Every column of a run's steps, in the order given, which is the order they are listed in."""
+    return [
+        {"run_id": step.run_id, "step_id": step.step_id, "position": position, **step_row(step)}
+        for position, step in enumerate(steps)
+    ]
 
 
 def step_from_row(row: Row) -> StepExecution:

@@ -91,11 +91,7 @@ class SqlRunRepository:
             duplicate = DuplicateIdempotencyKey("a run with this idempotency key exists already")
             await self._tx.insert_unique(runs, mappers.run_row(run), duplicate)
         if steps:
-            rows = [
-                {"run_id": step.run_id, "step_id": step.step_id, "position": position, **mappers.step_row(step)}
-                for position, step in enumerate(steps)
-            ]
-            await self._tx.execute(_INSERT_STEPS, rows)
+            await self._tx.execute(_INSERT_STEPS, mappers.new_step_rows(steps))
 
     async def get(self, run_id: RunId, *, for_update: bool = False) -> Run:
         query = _SELECT_RUN_FOR_UPDATE if for_update else _SELECT_RUN

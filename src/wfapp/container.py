@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dependency_injector import containers, providers
 
 from adapters_db.direct_claims import direct_claims_for
+from adapters_db.direct_starts import direct_starts_for
 from adapters_db.engine import create_database
 from adapters_db.fenced_writes import fenced_writes_for
 from adapters_db.unit_of_work import SqlUnitOfWorkFactory
@@ -76,7 +77,12 @@ class Container(containers.DeclarativeContainer):
 
     agents = providers.Singleton(AgentRegistry, services=services, invoker=invoker)
     workflows = providers.Singleton(WorkflowCatalog, services=services)
-    execute = providers.Singleton(ExecuteWorkflowHandler, services=services, dispatcher=dispatcher)
+    execute = providers.Singleton(
+        ExecuteWorkflowHandler,
+        services=services,
+        dispatcher=dispatcher,
+        direct_starts=providers.Callable(direct_starts_for, database),
+    )
     runs = providers.Singleton(RunQueries, services=services)
     run_commands = providers.Singleton(RunCommands, services=services, dispatcher=dispatcher, telemetry=metrics)
     audit = providers.Singleton(AuditQueries, services=services)

@@ -9,6 +9,7 @@ import attrs
 
 from adapters_memory.agents import AgentFunction, CallableInvoker
 from adapters_memory.direct_claims import TransactionalDirectClaims
+from adapters_memory.direct_starts import TransactionalDirectStarts
 from adapters_memory.dispatcher import InProcessDispatcher
 from adapters_memory.fenced_writes import TransactionalFencedWrites
 from adapters_memory.store import MemoryStore
@@ -50,7 +51,8 @@ class Harness:
     queries: RunQueries
     audit: AuditQueries
     # None: as on SQLite, every engine write locks its run first and a claim is one transaction. Else as on
-    # PostgreSQL: runs unchanged since their last write are not locked, and a claim is two statements.
+    # PostgreSQL: runs unchanged since their last write are not locked, and a claim is two statements (and
+    # `execute` stores a run in one step once it knows the version).
     fenced_writes: FencedWrites | None = None
     direct_claims: DirectClaims | None = None
 
@@ -69,7 +71,9 @@ class Harness:
             dispatcher=dispatcher,
             registry=AgentRegistry(services, invoker),
             catalog=WorkflowCatalog(services),
-            execute=ExecuteWorkflowHandler(services, dispatcher),
+            execute=ExecuteWorkflowHandler(
+                services, dispatcher, direct_starts=TransactionalDirectStarts(services.uow) if as_on_postgres else None
+            ),
             commands=RunCommands(services, dispatcher),
             queries=RunQueries(services),
             audit=AuditQueries(services),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import attrs
 import pytest
 
+from adapters_memory.direct_starts import TransactionalDirectStarts
 from unit.definitions import definition, step
 from unit.harness import ADA, Harness
 from wfcore.domain.errors import Conflict, InvalidInput, NotFound
@@ -14,8 +16,8 @@ from wfcore.domain.ids import WorkflowId
 from wfcore.domain.runs import RunStatus, StepStatus
 from wfcore.domain.workflows import WorkflowStatus
 from wfcore.ports.dispatch import DispatchKind
-from wfcore.ports.persistence import AuditQuery
-from wfcore.use_cases.execution import ExecuteWorkflow
+from wfcore.ports.persistence import AuditQuery, DirectStarts, NewRun
+from wfcore.use_cases.execution import ExecuteWorkflow, ExecuteWorkflowHandler
 from wfcore.use_cases.workflows import SaveWorkflow
 
 TICKET_SCHEMA = {
@@ -150,3 +152,91 @@ async def test_inactive_and_deleted_workflows_do_not_execute(harness: Harness) -
     with pytest.raises(NotFound):
         await harness.start(gone.workflow_id)
     assert harness.store.runs == {}
+
+
+@attrs.define
+class RecordedStarts:
+    """`DirectStarts` through units of work, recording what each start answered."""
+
+    through: DirectStarts
+    answers: list[bool] = attrs.Factory(list)
+
+    async def start(self, new: NewRun, *, latest_version: int | None) -> bool:
+        answer = await self.through.start(new, latest_version=latest_version)
+        self.answers.append(answer)
+        return answer
+
+
+@pytest.fixture
+def direct(harness: Harness) -> RecordedStarts:
+    """The harness's execute with starts in one step (whichever way the harness runs the engine), recorded."""
+    recorded = RecordedStarts(TransactionalDirectStarts(harness.services.uow))
+    harness.execute = ExecuteWorkflowHandler(harness.services, harness.dispatcher, direct_starts=recorded)
+    return recorded
+
+
+async def test_runs_after_the_first_of_a_version_are_started_in_one_step_and_stored_alike(
+    harness: Harness, workflow_id: WorkflowId, direct: RecordedStarts
+) -> None:
+    first = await harness.execute(ExecuteWorkflow(workflow_id, {"ticket": {"id": 1}}, actor=ADA))
+    second = await harness.execute(ExecuteWorkflow(workflow_id, {"ticket": {"id": 2}}, actor=ADA))
+
+    assert direct.answers == [True]
+    assert second.created
+    assert second.run.input == {"ticket": {"id": 2}}
+    assert attrs.evolve(second.run, id=first.run.id, input=first.run.input) == first.run
+    assert await harness.event_types(second.run.id) == [EventType.RUN_CREATED]
+    assert (await harness.audit.list(AuditQuery(entity_id=second.run.id))).total == 1
+    assert [await harness.dispatcher.next_run() for _ in range(2)] == [first.run.id, second.run.id]
+
+
+async def test_a_version_saved_after_a_run_is_used_by_the_next_one(
+    harness: Harness, workflow_id: WorkflowId, direct: RecordedStarts
+) -> None:
+    await harness.start(workflow_id, {"ticket": {}})
+    await harness.catalog.update(workflow_id, SaveWorkflow(definition(step("only")), {}))
+
+    latest = await harness.start(workflow_id, {"ticket": {}})
+
+    assert latest.workflow_version == 2
+    assert [s.step_id for s in await harness.queries.steps(latest.id)] == ["only"]
+    assert direct.answers == [False]
+
+
+async def test_a_workflow_deactivated_after_a_run_of_a_chosen_version_refuses_the_next_one(
+    harness: Harness, workflow_id: WorkflowId, direct: RecordedStarts
+) -> None:
+    await harness.start(workflow_id, {"ticket": {}}, version=1)
+    paused = definition(step("a"), step("b", "echo", "a"), status=WorkflowStatus.INACTIVE)
+    await harness.catalog.update(workflow_id, SaveWorkflow(paused, {}))
+
+    with pytest.raises(Conflict, match="inactive"):
+        await harness.start(workflow_id, {"ticket": {}}, version=1)
+    assert direct.answers == [False]
+    assert len(harness.store.runs) == 1
+
+
+async def test_a_known_version_still_refuses_an_input_that_breaks_its_schema(
+    harness: Harness, workflow_id: WorkflowId, direct: RecordedStarts
+) -> None:
+    await harness.start(workflow_id, {"ticket": {}})
+
+    with pytest.raises(InvalidInput) as raised:
+        await harness.start(workflow_id, {"ticket": {"id": "seven"}})
+
+    assert [error.loc for error in raised.value.errors] == [("input", "ticket", "id")]
+    assert direct.answers == []
+    assert len(harness.store.runs) == 1
+
+
+async def test_a_reused_idempotency_key_returns_the_first_run_when_the_version_is_known(
+    harness: Harness, workflow_id: WorkflowId, direct: RecordedStarts
+) -> None:
+    await harness.start(workflow_id, {"ticket": {}})
+    first = await harness.execute(ExecuteWorkflow(workflow_id, {"ticket": {"id": 1}}, idempotency_key="k-1"))
+
+    again = await harness.execute(ExecuteWorkflow(workflow_id, {"ticket": {"id": 1}}, idempotency_key="k-1"))
+
+    assert (first.created, again.created, again.run) == (True, False, first.run)
+    assert direct.answers == [True, False]
+    assert len(harness.store.runs) == 2

@@ -16,7 +16,7 @@ from wfcore.domain.events import RunEvent
 from wfcore.domain.ids import AgentId, RunId, WorkflowId
 from wfcore.domain.runs import Run, RunStatus, StepExecution
 from wfcore.domain.workflows import Workflow, WorkflowVersion
-from wfcore.ports.dispatch import Outbox
+from wfcore.ports.dispatch import Dispatch, Outbox
 
 T = TypeVar("T")
 
@@ -232,6 +232,28 @@ class DirectClaims(Protocol):
         """The run's steps in order, and the live agents named (by id or by name) in `agent_references`.
 
         Reads what was committed before the call, so a claim's reads see every write of the run's earlier holder.
+        """
+
+
+@attrs.frozen
+class NewRun:
+    """A run as executing a workflow creates it, with what is stored with it in the same commit."""
+
+    run: Run
+    steps: Sequence[StepExecution]
+    events: Sequence[RunEvent]
+    audit: AuditEntry
+    dispatch: Dispatch
+
+
+class DirectStarts(Protocol):
+    """Storing a new run without a transaction's round trips, for databases that answer over a network."""
+
+    async def start(self, new: NewRun, *, latest_version: int | None) -> bool:
+        """Store `new` and commit at once, if its workflow is live and active, its latest version is
+        `latest_version` (unless None) and no run of the workflow has its idempotency key.
+
+        False, with nothing stored, when one of those does not hold.
         """
 
 

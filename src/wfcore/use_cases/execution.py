@@ -13,8 +13,9 @@ from wfcore.domain.errors import Conflict, DuplicateIdempotencyKey, ErrorDetail,
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId, WorkflowId
 from wfcore.domain.runs import Run, RunStatus, StepExecution
-from wfcore.domain.workflows import WorkflowStatus
+from wfcore.domain.workflows import WorkflowStatus, WorkflowVersion
 from wfcore.ports.dispatch import Dispatch, DispatchKind, RunDispatcher
+from wfcore.ports.persistence import DirectStarts, NewRun, UnitOfWork
 from wfcore.use_cases.common import Actor, Services, audit_entry
 
 
@@ -33,18 +34,50 @@ class Execution:
     created: bool
 
 
+# Versions remembered for starting runs in one statement; past this many the oldest is forgotten.
+KNOWN_VERSIONS_LIMIT = 1024
+
+
 @attrs.define
 class ExecuteWorkflowHandler:
+    """Creates a run: through a unit of work, or, with `direct_starts`, in one commit without reading first.
+
+    The direct way needs the version the last execute of the same workflow (and version, or latest) read
+    through a unit of work; the condition it is stored on makes the database check the rest. Whenever it
+    cannot store the run (a new version, an inactive workflow, a used idempotency key) or the input must be
+    refused, the unit of work's way decides, with its errors in their order.
+    """
+
     services: Services
     dispatcher: RunDispatcher
+    direct_starts: DirectStarts | None = None
+    _known_versions: dict[tuple[WorkflowId, int | None], WorkflowVersion] = attrs.field(factory=dict, init=False)
 
     async def __call__(self, cmd: ExecuteWorkflow) -> Execution:
+        if self.direct_starts is not None:
+            started = await self._start_directly(self.direct_starts, cmd)
+            if started is not None:
+                return started
         for _ in range(3):
             try:
                 return await self._execute(cmd)
             except DuplicateIdempotencyKey:
                 continue
         raise Conflict("the idempotency key is being used by concurrent requests; retry the request")
+
+    async def _start_directly(self, starts: DirectStarts, cmd: ExecuteWorkflow) -> Execution | None:
+        version = self._known_versions.get((cmd.workflow_id, cmd.version))
+        if version is None or _input_problem(version.definition.input_schema, cmd.input) is not None:
+            return None
+        new = self._new_run(cmd, version)
+        try:
+            started = await starts.start(new, latest_version=version.version if cmd.version is None else None)
+        except InvalidInput:  # a value the database cannot store: refused by the other way, after its checks
+            return None
+        if not started:
+            return None
+        await self.dispatcher.notify(new.dispatch)
+        return Execution(run=new.run, created=True)
 
     async def _execute(self, cmd: ExecuteWorkflow) -> Execution:
         async with self.services.uow() as uow:
@@ -56,47 +89,60 @@ class ExecuteWorkflowHandler:
             workflow, version = await uow.workflows.get_with_version(cmd.workflow_id, cmd.version)
             if workflow.status is not WorkflowStatus.ACTIVE:
                 raise Conflict(f"workflow {workflow.name!r} is inactive; activate it before executing it")
-            if version.definition.input_schema is not None:
-                _check_input(version.definition.input_schema, cmd.input)
-            now = self.services.clock.now()
-            run = Run(
-                id=RunId(self.services.ids.new_id()),
-                workflow_id=workflow.id,
-                workflow_name=version.definition.name,
-                workflow_version=version.version,
-                status=RunStatus.PENDING,
-                input=cmd.input,
-                triggered_by=cmd.actor.user_id,
-                created_at=now,
-                request_id=cmd.actor.request_id,
-                idempotency_key=cmd.idempotency_key,
-            )
-            steps = [StepExecution(run_id=run.id, step_id=step.id) for step in version.definition.steps]
-            dispatch = Dispatch(
+            problem = _input_problem(version.definition.input_schema, cmd.input)
+            if problem is not None:
+                raise problem
+            new = self._new_run(cmd, version)
+            await store_new_run(uow, new)
+            await uow.commit()
+        if self.direct_starts is not None:
+            self._remember(cmd, version)
+        await self.dispatcher.notify(new.dispatch)
+        return Execution(run=new.run, created=True)
+
+    def _new_run(self, cmd: ExecuteWorkflow, version: WorkflowVersion) -> NewRun:
+        now = self.services.clock.now()
+        run = Run(
+            id=RunId(self.services.ids.new_id()),
+            workflow_id=version.workflow_id,
+            workflow_name=version.definition.name,
+            workflow_version=version.version,
+            status=RunStatus.PENDING,
+            input=cmd.input,
+            triggered_by=cmd.actor.user_id,
+            created_at=now,
+            request_id=cmd.actor.request_id,
+            idempotency_key=cmd.idempotency_key,
+        )
+        return NewRun(
+            run=run,
+            steps=[StepExecution(run_id=run.id, step_id=step.id) for step in version.definition.steps],
+            events=[RunEvent(run_id=run.id, type=EventType.RUN_CREATED, at=now, data={"attempt": 1})],
+            audit=audit_entry(
+                self.services, EntityType.RUN, run.id, "execute", cmd.actor, {"status": (None, RunStatus.PENDING.value)}
+            ),
+            dispatch=Dispatch(
                 id=self.services.ids.new_id(),
                 kind=DispatchKind.START,
                 run_id=run.id,
                 created_at=now,
                 request_id=cmd.actor.request_id,
-            )
-            await uow.runs.add(run, steps)
-            await uow.runs.append_events(
-                [RunEvent(run_id=run.id, type=EventType.RUN_CREATED, at=now, data={"attempt": 1})]
-            )
-            await uow.audit.append(
-                audit_entry(
-                    self.services,
-                    EntityType.RUN,
-                    run.id,
-                    "execute",
-                    cmd.actor,
-                    {"status": (None, RunStatus.PENDING.value)},
-                )
-            )
-            await uow.outbox.add(dispatch)
-            await uow.commit()
-        await self.dispatcher.notify(dispatch)
-        return Execution(run=run, created=True)
+            ),
+        )
+
+    def _remember(self, cmd: ExecuteWorkflow, version: WorkflowVersion) -> None:
+        key = (cmd.workflow_id, cmd.version)
+        if key not in self._known_versions and len(self._known_versions) >= KNOWN_VERSIONS_LIMIT:
+            del self._known_versions[next(iter(self._known_versions))]
+        self._known_versions[key] = version
+
+
+async def store_new_run(uow: UnitOfWork, new: NewRun) -> None:
+    """Write a new run and what goes with it in `uow`, uncommitted."""
+    await uow.runs.add(new.run, new.steps)
+    await uow.runs.append_events(new.events)
+    await uow.audit.append(new.audit)
+    await uow.outbox.add(new.dispatch)
 
 
 def _check_same_request(existing: Run, cmd: ExecuteWorkflow) -> None:
@@ -114,21 +160,25 @@ def _check_same_request(existing: Run, cmd: ExecuteWorkflow) -> None:
         )
 
 
-def _check_input(schema: Any, value: Any) -> None:
+def _input_problem(schema: Any, value: Any) -> InvalidInput | Conflict | None:
+    """Why `value` is refused by the version's input schema, if it is (None without a schema)."""
+    if schema is None:
+        return None
     validator = jsonschema.validators.validator_for(schema)(schema)
     try:
         errors = sorted(validator.iter_errors(value), key=lambda error: list(error.absolute_path))
     except (Unresolvable, RecursionError) as error:
         # A schema can pass the save-time check and still be unusable: a `$ref` to nowhere, or to itself.
         reason = "it refers to itself endlessly" if isinstance(error, RecursionError) else str(error)
-        raise Conflict(
+        return Conflict(
             f"the workflow's input_schema cannot be applied ({reason}); save a version with a fixed input_schema"
-        ) from None
-    if errors:
-        raise InvalidInput(
-            errors=[
-                ErrorDetail(loc=("input", *error.absolute_path), msg=error.message, type="json_schema")
-                for error in errors[:50]
-            ],
-            message="The run input does not match the workflow's input_schema",
         )
+    if not errors:
+        return None
+    return InvalidInput(
+        errors=[
+            ErrorDetail(loc=("input", *error.absolute_path), msg=error.message, type="json_schema")
+            for error in errors[:50]
+        ],
+        message="The run input does not match the workflow's input_schema",
+    )
