@@ -1,7 +1,8 @@
 """PostgreSQL: a new run stored in one statement, in place of a transaction's eight round trips.
 
 The statement stores the run, its steps, its first event, its audit entry and its dispatch only if the
-workflow is live and active and still at the expected latest version, and no run of the workflow has the
+workflow is live and active, still at the expected latest version and has the run's version (a database
+restored to an earlier point may not), and no run of the workflow has the
 idempotency key (the unique index decides, waiting for a concurrent insert of the same key to end). Like
 the engine's fenced writes, the rows travel as one JSON document.
 """
@@ -30,6 +31,7 @@ WITH workflow AS (
     SELECT FROM workflows
     WHERE id = $2 AND deleted_at IS NULL AND status = '{WorkflowStatus.ACTIVE.value}'
         AND ($3::int IS NULL OR latest_version = $3::int)
+        AND EXISTS (SELECT FROM workflow_versions WHERE workflow_id = $2 AND version = $4)
 ), new_run AS (
     {direct.insert_from_json(tables.runs, _RUN_COLUMNS, "$1::jsonb -> 'run'", where="EXISTS (SELECT FROM workflow)")}
     ON CONFLICT (workflow_id, idempotency_key) DO NOTHING
@@ -63,7 +65,10 @@ class PostgresDirectStarts:
             document = _document(new)
         except UnstorableValue as error:
             raise unstorable(error) from None
-        [row] = await direct.fetch(self._database, _STATEMENT, document, new.run.workflow_id, latest_version)
+        run = new.run
+        [row] = await direct.fetch(
+            self._database, _STATEMENT, document, run.workflow_id, latest_version, run.workflow_version
+        )
         stored: bool = row["stored"]
         return stored
 

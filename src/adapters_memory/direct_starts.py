@@ -22,6 +22,7 @@ class TransactionalDirectStarts:
         async with self.uow() as uow:
             try:
                 workflow = await uow.workflows.get(run.workflow_id)
+                await uow.workflows.get_version(run.workflow_id, run.workflow_version)
             except NotFound:
                 return False
             if workflow.status is not WorkflowStatus.ACTIVE:

@@ -10,16 +10,20 @@ from typing import Any
 
 import attrs
 import pytest
+import sqlalchemy as sa
 
+from adapters_db import tables
 from adapters_db.direct_starts import PostgresDirectStarts
+from adapters_db.engine import Database
 from adapters_memory.direct_starts import TransactionalDirectStarts
-from contract.backends import SQL_BACKENDS, WithPort, with_port
+from contract.backends import SQL_BACKENDS, SqlBackend, WithPort, with_port
 from contract.builders import at, audit_entry, dispatch, run, stored_workflow, version_of
 from wfcore.domain.audit import EntityType
 from wfcore.domain.errors import InvalidInput
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.workflows import Workflow, WorkflowStatus
 from wfcore.ports.persistence import AuditQuery, DirectStarts, NewRun, RunQuery
+from wfcore.use_cases.execution import store_new_run
 
 Backend = WithPort[DirectStarts]
 
@@ -109,6 +113,14 @@ async def test_nothing_is_stored_for_an_unknown_workflow(backend: Backend) -> No
     assert (await what_is_stored(backend))["runs"] == []
 
 
+async def test_nothing_is_stored_for_a_version_the_workflow_does_not_have(backend: Backend) -> None:
+    flow = await a_workflow(backend)
+
+    assert await backend.port.start(new_run(flow, workflow_version=2), latest_version=None) is False
+
+    assert (await what_is_stored(backend))["runs"] == []
+
+
 async def test_a_workflow_moved_to_a_newer_version_stores_nothing_for_the_latest_it_was_at(backend: Backend) -> None:
     flow = await a_workflow(backend)
     async with backend.uow() as tx:
@@ -160,3 +172,47 @@ async def test_an_input_the_database_cannot_store_is_refused_and_stores_nothing(
         await backend.port.start(new_run(flow, input={"text": "nul \x00 inside"}), latest_version=1)
 
     assert (await what_is_stored(backend))["runs"] == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("run_input", [None, {"a": None, "b": [1, None]}, "text", 12345678901234567890])
+async def test_the_rows_stored_are_those_a_unit_of_work_stores(postgres_backend: SqlBackend, run_input: Any) -> None:
+    async with postgres_backend.uow() as tx:
+        flow = await stored_workflow(tx)
+        through_a_unit_of_work = new_run(flow, input=run_input, idempotency_key="key-1")
+        await store_new_run(tx, through_a_unit_of_work)
+        await tx.commit()
+    directly = new_run(flow, input=run_input, idempotency_key="key-2")
+
+    assert await PostgresDirectStarts(postgres_backend.database).start(directly, latest_version=1) is True
+
+    database = postgres_backend.database
+    assert await raw_rows(database, directly) == await raw_rows(database, through_a_unit_of_work)
+
+
+# The columns that tell two new runs apart, and the one naming the run, by table.
+_IDENTIFYING = {
+    tables.runs: (("id", "idempotency_key"), "id"),
+    tables.step_executions: (("run_id",), "run_id"),
+    tables.run_events: (("seq", "run_id"), "run_id"),
+    tables.audit_log: (("seq", "id", "entity_id"), "entity_id"),
+    tables.outbox: (("seq", "id", "run_id"), "run_id"),
+}
+
+
+async def raw_rows(database: Database, new: NewRun) -> dict[str, list[dict[str, Any]]]:
+    """The rows of the run in every table, but the columns that identify it, and which JSON columns are SQL NULL."""
+    found = {}
+    async with database.connect() as connection:
+        for table, (identifying, run_column) in _IDENTIFYING.items():
+            json_columns = [column.name for column in table.c if isinstance(column.type, sa.JSON)]
+            sql_nulls = "".join(f', "{name}" IS NULL AS "{name} is SQL NULL"' for name in json_columns)
+            query = f'SELECT to_jsonb(t) AS row{sql_nulls} FROM "{table.name}" t WHERE "{run_column}" = :run ORDER BY 1'
+            rows = (await connection.execute(sa.text(query), {"run": new.run.id})).mappings()
+            found[table.name] = [_comparable(dict(row), identifying) for row in rows]
+    return found
+
+
+def _comparable(row: dict[str, Any], identifying: tuple[str, ...]) -> dict[str, Any]:
+    values = {column: value for column, value in row.pop("row").items() if column not in identifying}
+    return values | row

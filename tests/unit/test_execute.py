@@ -17,6 +17,7 @@ from wfcore.domain.runs import RunStatus, StepStatus
 from wfcore.domain.workflows import WorkflowStatus
 from wfcore.ports.dispatch import DispatchKind
 from wfcore.ports.persistence import AuditQuery, DirectStarts, NewRun
+from wfcore.use_cases import execution
 from wfcore.use_cases.execution import ExecuteWorkflow, ExecuteWorkflowHandler
 from wfcore.use_cases.workflows import SaveWorkflow
 
@@ -240,3 +241,31 @@ async def test_a_reused_idempotency_key_returns_the_first_run_when_the_version_i
     assert (first.created, again.created, again.run) == (True, False, first.run)
     assert direct.answers == [True, False]
     assert len(harness.store.runs) == 2
+
+
+async def test_the_least_recently_used_version_is_forgotten_past_the_limit(
+    harness: Harness, direct: RecordedStarts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(execution, "KNOWN_VERSIONS_LIMIT", 2)
+    await harness.agent("echo")
+    first, second, third = [(await harness.workflow(step("a"), name=name)).workflow_id for name in ("x", "y", "z")]
+    await harness.start(first)
+    await harness.start(second)
+    await harness.start(first)  # directly: the first is now the most recently used
+
+    await harness.start(third)  # the second is forgotten
+    await harness.start(first)
+    await harness.start(second)
+
+    assert direct.answers == [True, True]
+
+
+async def test_a_version_with_a_large_input_schema_is_not_remembered(harness: Harness, direct: RecordedStarts) -> None:
+    await harness.agent("echo")
+    large = {"type": "object", "description": "x" * execution.KNOWN_SCHEMA_CHARACTERS_LIMIT}
+    saved = await harness.workflow(step("a"), input_schema=large)
+
+    await harness.start(saved.workflow_id)
+    await harness.start(saved.workflow_id)
+
+    assert direct.answers == []

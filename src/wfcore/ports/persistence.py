@@ -250,8 +250,8 @@ class DirectStarts(Protocol):
     """Storing a new run without a transaction's round trips, for databases that answer over a network."""
 
     async def start(self, new: NewRun, *, latest_version: int | None) -> bool:
-        """Store `new` and commit at once, if its workflow is live and active, its latest version is
-        `latest_version` (unless None) and no run of the workflow has its idempotency key.
+        """Store `new` and commit at once, if its workflow is live and active, has the run's version, its latest
+        version is `latest_version` (unless None), and no run of the workflow has its idempotency key.
 
         False, with nothing stored, when one of those does not hold.
         """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import attrs
@@ -34,8 +35,30 @@ class Execution:
     created: bool
 
 
-# Versions remembered for starting runs in one statement; past this many the oldest is forgotten.
-KNOWN_VERSIONS_LIMIT = 1024
+# Versions remembered for starting runs in one step, the least recently used forgotten first; a version
+# whose input schema is larger than this (as JSON text) is not remembered, so the memory stays small.
+KNOWN_VERSIONS_LIMIT = 128
+KNOWN_SCHEMA_CHARACTERS_LIMIT = 16_384
+
+
+@attrs.frozen
+class RunShape:
+    """What starting a run of a workflow version needs of the version."""
+
+    workflow_id: WorkflowId
+    workflow_name: str
+    version: int
+    step_ids: tuple[str, ...]
+    input_schema: Any
+
+    @classmethod
+    def of(cls, version: WorkflowVersion) -> RunShape:
+        definition = version.definition
+        step_ids = tuple(step.id for step in definition.steps)
+        return cls(version.workflow_id, definition.name, version.version, step_ids, definition.input_schema)
+
+    def is_small(self) -> bool:
+        return len(json.dumps(self.input_schema)) <= KNOWN_SCHEMA_CHARACTERS_LIMIT
 
 
 @attrs.define
@@ -51,7 +74,7 @@ class ExecuteWorkflowHandler:
     services: Services
     dispatcher: RunDispatcher
     direct_starts: DirectStarts | None = None
-    _known_versions: dict[tuple[WorkflowId, int | None], WorkflowVersion] = attrs.field(factory=dict, init=False)
+    _known_versions: dict[tuple[WorkflowId, int | None], RunShape] = attrs.field(factory=dict, init=False)
 
     async def __call__(self, cmd: ExecuteWorkflow) -> Execution:
         if self.direct_starts is not None:
@@ -66,12 +89,15 @@ class ExecuteWorkflowHandler:
         raise Conflict("the idempotency key is being used by concurrent requests; retry the request")
 
     async def _start_directly(self, starts: DirectStarts, cmd: ExecuteWorkflow) -> Execution | None:
-        version = self._known_versions.get((cmd.workflow_id, cmd.version))
-        if version is None or _input_problem(version.definition.input_schema, cmd.input) is not None:
+        shape = self._known_versions.pop((cmd.workflow_id, cmd.version), None)
+        if shape is None:
             return None
-        new = self._new_run(cmd, version)
+        self._known_versions[(cmd.workflow_id, cmd.version)] = shape  # now the most recently used
+        if _input_problem(shape.input_schema, cmd.input) is not None:
+            return None
+        new = self._new_run(cmd, shape)
         try:
-            started = await starts.start(new, latest_version=version.version if cmd.version is None else None)
+            started = await starts.start(new, latest_version=shape.version if cmd.version is None else None)
         except InvalidInput:  # a value the database cannot store: refused by the other way, after its checks
             return None
         if not started:
@@ -92,21 +118,22 @@ class ExecuteWorkflowHandler:
             problem = _input_problem(version.definition.input_schema, cmd.input)
             if problem is not None:
                 raise problem
-            new = self._new_run(cmd, version)
+            shape = RunShape.of(version)
+            new = self._new_run(cmd, shape)
             await store_new_run(uow, new)
             await uow.commit()
-        if self.direct_starts is not None:
-            self._remember(cmd, version)
+        if self.direct_starts is not None and shape.is_small():
+            self._remember(cmd, shape)
         await self.dispatcher.notify(new.dispatch)
         return Execution(run=new.run, created=True)
 
-    def _new_run(self, cmd: ExecuteWorkflow, version: WorkflowVersion) -> NewRun:
+    def _new_run(self, cmd: ExecuteWorkflow, shape: RunShape) -> NewRun:
         now = self.services.clock.now()
         run = Run(
             id=RunId(self.services.ids.new_id()),
-            workflow_id=version.workflow_id,
-            workflow_name=version.definition.name,
-            workflow_version=version.version,
+            workflow_id=shape.workflow_id,
+            workflow_name=shape.workflow_name,
+            workflow_version=shape.version,
             status=RunStatus.PENDING,
             input=cmd.input,
             triggered_by=cmd.actor.user_id,
@@ -116,7 +143,7 @@ class ExecuteWorkflowHandler:
         )
         return NewRun(
             run=run,
-            steps=[StepExecution(run_id=run.id, step_id=step.id) for step in version.definition.steps],
+            steps=[StepExecution(run_id=run.id, step_id=step_id) for step_id in shape.step_ids],
             events=[RunEvent(run_id=run.id, type=EventType.RUN_CREATED, at=now, data={"attempt": 1})],
             audit=audit_entry(
                 self.services, EntityType.RUN, run.id, "execute", cmd.actor, {"status": (None, RunStatus.PENDING.value)}
@@ -130,11 +157,12 @@ class ExecuteWorkflowHandler:
             ),
         )
 
-    def _remember(self, cmd: ExecuteWorkflow, version: WorkflowVersion) -> None:
+    def _remember(self, cmd: ExecuteWorkflow, shape: RunShape) -> None:
         key = (cmd.workflow_id, cmd.version)
-        if key not in self._known_versions and len(self._known_versions) >= KNOWN_VERSIONS_LIMIT:
+        self._known_versions.pop(key, None)
+        if len(self._known_versions) >= KNOWN_VERSIONS_LIMIT:
             del self._known_versions[next(iter(self._known_versions))]
-        self._known_versions[key] = version
+        self._known_versions[key] = shape
 
 
 async def store_new_run(uow: UnitOfWork, new: NewRun) -> None:
