@@ -28,7 +28,7 @@ _CONNECTION_GONE = ("08", "57P")
 
 
 async def fetch(database: Database, statement: str, *arguments: Any) -> list[asyncpg.Record]:
-    async with database.connect() as connection:
+    async with database.connect(short=True) as connection:
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
         try:

@@ -29,7 +29,7 @@ from adapters_db.types import json_dumps
 from wfcore.domain.errors import ServiceUnavailable
 
 SQLITE_BUSY_TIMEOUT_S = 5.0
-POSTGRES_POOL_SIZE = 10
+POSTGRES_POOL_SIZE = 20
 POSTGRES_MAX_OVERFLOW = 10
 POSTGRES_RECYCLE_SECONDS = 300
 
@@ -37,11 +37,12 @@ POSTGRES_RECYCLE_SECONDS = 300
 class Database:
     """One database: its engine, and the connections units of work run on."""
 
-    def __init__(self, engine: AsyncEngine, *, single_connection: bool) -> None:
+    def __init__(self, engine: AsyncEngine, *, single_connection: bool, pooled_connections: int = 1) -> None:
         self.engine = engine
         self._turn: contextlib.AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if single_connection else contextlib.nullcontext()
         )
+        self._short_turns = asyncio.Semaphore(pooled_connections)
 
     @property
     def dialect(self) -> str:
@@ -49,12 +50,15 @@ class Database:
         return self.engine.dialect.name
 
     @contextlib.asynccontextmanager
-    async def connect(self) -> AsyncIterator[AsyncConnection]:
+    async def connect(self, *, short: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for one transaction; on SQLite, waits for its turn at the single connection.
 
-        Leaving the block closes the connection, which rolls back whatever was not committed.
+        Leaving the block closes the connection, which rolls back whatever was not committed. A `short`
+        use (one statement) waits for one of the pool's own connections to be free rather than open one
+        beyond them: that costs PostgreSQL a new backend process, and the pool closes it when it is given
+        back, so short uses in a burst beyond the pool would each pay for a connection.
         """
-        async with self._turn:
+        async with self._short_turns if short else contextlib.nullcontext(), self._turn:
             connection = self.engine.connect()
             try:
                 await connection.start()
@@ -79,12 +83,19 @@ class Database:
         await self.engine.dispose()
 
 
-def create_database(url: str, *, sqlite_busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Database:
+def create_database(
+    url: str, *, sqlite_busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S, postgres_pool_size: int = POSTGRES_POOL_SIZE
+) -> Database:
     """A `Database` for a `sqlite+aiosqlite://` or `postgresql+asyncpg://` URL. Connects lazily.
 
     For SQLite only the file path of the URL counts (no query options); without one the database
     lives in memory for as long as the `Database`. A transaction waits up to `sqlite_busy_timeout_s`
     for another process to release the write lock, then fails with `ServiceUnavailable`.
+
+    PostgreSQL's pool keeps `postgres_pool_size` connections; a burst opens up to
+    `POSTGRES_MAX_OVERFLOW` more, each closed when given back. Opening one costs the server a new
+    backend process and the client a connection handshake, so the pool should cover the connections
+    a process uses at once in steady work.
     """
     parsed = sa.make_url(url)
     common: dict[str, Any] = {"json_serializer": json_dumps, "json_deserializer": json.loads}
@@ -107,12 +118,12 @@ def create_database(url: str, *, sqlite_busy_timeout_s: float = SQLITE_BUSY_TIME
     # replace every connection as old as it; recycling keeps idle ones from dying behind a firewall.
     engine = create_async_engine(
         parsed,
-        pool_size=POSTGRES_POOL_SIZE,
+        pool_size=postgres_pool_size,
         max_overflow=POSTGRES_MAX_OVERFLOW,
         pool_recycle=POSTGRES_RECYCLE_SECONDS,
         **common,
     )
-    return Database(engine, single_connection=False)
+    return Database(engine, single_connection=False, pooled_connections=postgres_pool_size)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

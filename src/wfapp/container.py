@@ -63,7 +63,9 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidGenerator)
 
-    database = providers.Singleton(create_database, settings.provided.database_url)
+    database = providers.Singleton(
+        create_database, settings.provided.database_url, postgres_pool_size=settings.provided.database_pool_size
+    )
     secret_box = providers.Singleton(secret_box_for, settings)
     uow = providers.Singleton(SqlUnitOfWorkFactory, database, secret_box)
     services = providers.Singleton(Services, uow=uow, clock=clock, ids=ids)

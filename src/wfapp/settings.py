@@ -105,6 +105,9 @@ class Settings:
     host: str = setting("127.0.0.1", nonempty, "address the API binds to")
     port: int = setting(8080, int_in(1, 65535), "port of the API")
     database_url: str = setting("sqlite+aiosqlite:///./wf.db", _database_url, "SQLAlchemy URL of the database")
+    database_pool_size: int = setting(
+        20, int_in(1, 1000), "PostgreSQL connections a process keeps open (bursts open up to 10 more, briefly)"
+    )
     kafka_bootstrap_servers: tuple[str, ...] = setting(
         (), _csv, "Kafka brokers (host:port, comma-separated); unset means the embedded mode"
     )
