@@ -18,14 +18,32 @@ def process_seconds(pid: int) -> float:
 
     The children's share matters for PostgreSQL, whose postmaster reaps the backends that exit.
     """
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    utime_to_cstime = fields[11:15]
+    return sum(int(field) for field in utime_to_cstime) / CLOCK_TICKS
+
+
+def _stat_fields(pid: int) -> list[str] | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
+        return None
     # The command name, in parentheses, may hold spaces: fields are counted after its closing one.
-    fields = stat.rsplit(")", 1)[1].split()
-    utime_to_cstime = fields[11:15]
-    return sum(int(field) for field in utime_to_cstime) / CLOCK_TICKS
+    return stat.rsplit(")", 1)[1].split()
+
+
+def tree_seconds(root: int) -> float:
+    """The CPU time of a process and of its children, those alive and those it has reaped (a PostgreSQL
+    postmaster and its backends)."""
+    total = process_seconds(root)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None and fields[1] == str(root):
+                total += process_seconds(int(entry.name))
+    return total
 
 
 def named_processes_seconds(command: str) -> float:

@@ -105,6 +105,7 @@ class Processes:
     env: dict[str, str]
     started: dict[str, subprocess.Popen[bytes]] = attrs.Factory(dict)
     broker_pid: int | None = None
+    postgres_pid: int | None = None
 
     def spawn(self, name: str, *command: str, **env: str) -> subprocess.Popen[bytes]:
         with (self.folder / f"{name}.log").open("ab") as log:
@@ -117,13 +118,16 @@ class Processes:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time so far by role: the API, the workers together, the agent, PostgreSQL, the broker, this process.
 
-        PostgreSQL counts every `postgres` process on the machine, and the broker only a Tansu started here.
+        PostgreSQL counts the embedded server's processes, or with --database-url every `postgres` process on
+        the machine; the broker counts only a Tansu started here.
         """
         by_role = {"api": 0.0, "workers": 0.0, "agent": 0.0}
         for name, process in self.started.items():
             role = "workers" if name.startswith("worker-") else name
             by_role[role] = by_role.get(role, 0.0) + _cpu.process_seconds(process.pid)
-        by_role["postgres"] = _cpu.named_processes_seconds("postgres")
+        by_role["postgres"] = (
+            _cpu.tree_seconds(self.postgres_pid) if self.postgres_pid else _cpu.named_processes_seconds("postgres")
+        )
         by_role["broker"] = _cpu.process_seconds(self.broker_pid) if self.broker_pid else 0.0
         by_role["bench"] = _cpu.own_seconds()
         return by_role
@@ -149,8 +153,9 @@ async def wait_healthy(session: aiohttp.ClientSession, url: str, process: subpro
 
 
 @contextlib.asynccontextmanager
-async def postgres(database_url: str | None) -> AsyncIterator[str]:
-    """A migrated database: a new one on `database_url`'s server, or on an embedded PostgreSQL."""
+async def postgres(database_url: str | None) -> AsyncIterator[tuple[str, int | None]]:
+    """A migrated database, on `database_url`'s server or on an embedded PostgreSQL, and the embedded
+    server's postmaster process id (None for `database_url`)."""
     from adapters_db import migrate
 
     server = None
@@ -170,7 +175,7 @@ async def postgres(database_url: str | None) -> AsyncIterator[str]:
     url = admin.set(database=name).render_as_string(hide_password=False)
     try:
         await asyncio.to_thread(migrate.upgrade, url)
-        yield url
+        yield url, server.get_pid() if server is not None else None
     finally:
         await _admin(admin_url, f'DROP DATABASE "{name}" WITH (FORCE)')
         if server is not None:
@@ -452,11 +457,13 @@ async def measure(
 @contextlib.asynccontextmanager
 async def service(args: Any, folder: Path) -> AsyncIterator[tuple[Processes, str, str, str]]:
     """PostgreSQL, the broker and the agent: yields the processes, the database URL, brokers and agent URL."""
-    async with postgres(args.database_url) as database_url:
+    async with postgres(args.database_url) as (database_url, postgres_pid):
         with broker(args.bootstrap, folder) as (bootstrap, broker_pid):
             # The agent runs this module: make the repository importable wherever the benchmark was started.
             pythonpath = os.pathsep.join(filter(None, [REPOSITORY, os.environ.get("PYTHONPATH")]))
-            processes = Processes(folder, env={**os.environ, "PYTHONPATH": pythonpath}, broker_pid=broker_pid)
+            processes = Processes(
+                folder, env={**os.environ, "PYTHONPATH": pythonpath}, broker_pid=broker_pid, postgres_pid=postgres_pid
+            )
             try:
                 agent_port = free_port()
                 agent_command = f"from bench.distributed import serve_agent; serve_agent({agent_port})"

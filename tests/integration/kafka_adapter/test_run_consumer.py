@@ -125,7 +125,7 @@ async def test_malformed_and_misplaced_messages_are_skipped_and_committed(
     assert dict(claims.offers) == {run_id: 1}
 
 
-async def test_a_full_worker_pauses_its_partitions_and_takes_the_rest_when_it_has_room(
+async def test_a_full_worker_buffers_what_it_runs_at_once_then_pauses_and_takes_the_rest_when_it_has_room(
     consumers: Consumers, producer: AIOKafkaProducer
 ) -> None:
     settings = consumers.settings
@@ -134,15 +134,23 @@ async def test_a_full_worker_pauses_its_partitions_and_takes_the_rest_when_it_ha
     consumer = await consumers.start(worker)
     await eventually(lambda: bool(consumer.consumer.assignment()))
 
-    run_ids = await publish_starts(producer, settings, 5)
+    run_ids = await publish_starts(producer, settings, 6)
     await eventually(lambda: consumer.consumer.paused() == consumer.consumer.assignment())
     await asyncio.sleep(0.5)  # were it not paused, it would fetch and offer more meanwhile
     offered_while_full = sum(claims.offers.values())
+    fetched_while_full = await fetched(consumer)
     await worker.make_room(0)
     await eventually(lambda: set(claims.holders) == set(run_ids))
 
     assert offered_while_full <= 1  # the one offer waiting for room, as `Worker.offer` waits for a slot
+    # Ready for the slots that free up: the record being offered, and a buffer as large as the concurrency.
+    assert fetched_while_full == 3
     assert not consumer.consumer.paused()
+
+
+async def fetched(consumer: RunConsumer) -> int:
+    """How many records the consumer has fetched: the positions of its partitions (each starts at 0)."""
+    return sum([await consumer.consumer.position(partition) for partition in consumer.consumer.assignment()])
 
 
 async def test_runs_are_neither_lost_nor_doubled_when_consumers_join_and_leave(
