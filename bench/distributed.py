@@ -582,7 +582,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--runs", type=int, default=200, help="runs submitted at once per worker count")
     parser.add_argument("--sequential-runs", type=int, default=50, help="runs timed one at a time")
     parser.add_argument("--client-concurrency", type=int, default=32, help="execute requests in flight")
-    parser.add_argument("--worker-concurrency", type=int, default=16, help="WF_WORKER_CONCURRENCY")
+    parser.add_argument("--worker-concurrency", type=int, default=64, help="WF_WORKER_CONCURRENCY (its default)")
     parser.add_argument("--max-workers", type=int, choices=WORKER_COUNTS, default=4)
     parser.add_argument("--database-url", help="a PostgreSQL server to use (default: an embedded one)")
     parser.add_argument("--bootstrap", help="Kafka brokers to use (default: a Tansu broker)")

@@ -122,7 +122,9 @@ class Settings:
     max_body_bytes: int = setting(1_048_576, int_in(1024, 64 * 1_048_576), "largest request body accepted")
     max_json_depth: int = setting(64, int_in(2, 1000), "deepest JSON nesting accepted in a request")
     max_response_bytes: int = setting(1_048_576, int_in(1024, 64 * 1_048_576), "largest agent response accepted")
-    worker_concurrency: int = setting(16, int_in(1, 10_000), "runs in flight per worker process")
+    # Agent calls wait on the network, most of all LLM agents: a process keeps many runs going. More in flight also
+    # lets a worker write more runs' changes in each shared commit.
+    worker_concurrency: int = setting(64, int_in(1, 10_000), "runs in flight per worker process")
     lease_seconds: float = setting(30.0, float_in(1.0, 3600.0), "how long a worker's claim on a run lasts unrenewed")
     shutdown_grace_seconds: float = setting(
         10.0, float_in(0.0, 3600.0), "how long a stopping worker waits for runs in flight"
