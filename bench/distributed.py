@@ -579,7 +579,7 @@ def report(baselines: Baselines, results: list[Figures], args: Any) -> None:
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench distributed", description=__doc__)
-    parser.add_argument("--runs", type=int, default=200, help="runs submitted at once per worker count")
+    parser.add_argument("--runs", type=int, default=1000, help="runs submitted at once per worker count")
     parser.add_argument("--sequential-runs", type=int, default=50, help="runs timed one at a time")
     parser.add_argument("--client-concurrency", type=int, default=32, help="execute requests in flight")
     parser.add_argument("--worker-concurrency", type=int, default=64, help="WF_WORKER_CONCURRENCY (its default)")
