@@ -5,21 +5,23 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import attrs
 import pytest
 
 from adapters_memory.system import VirtualClock
+from adapters_memory.unit_of_work import MemoryUnitOfWork
 from unit.agents_in_process import Flaky, Gate
 from unit.definitions import step
 from unit.harness import Harness
 from wfcore.domain.agents import RetryPolicy
-from wfcore.domain.errors import InvalidDefinition, LeaseLost
+from wfcore.domain.errors import InvalidDefinition, LeaseLost, ServiceUnavailable
 from wfcore.domain.events import EventType
 from wfcore.domain.ids import RunId
 from wfcore.domain.runs import Run, RunStatus, StepStatus
 from wfcore.domain.workflows import CompiledWorkflow
 from wfcore.ports.agents import AgentCall
 from wfcore.ports.persistence import UnitOfWork
-from wfcore.use_cases.engine import RunEngine
+from wfcore.use_cases.engine import EngineSettings, RunEngine
 from wfcore.use_cases.worker import Worker
 
 LEASE = 30.0
@@ -230,3 +232,43 @@ async def test_an_offer_during_a_claim_under_way_here_waits_for_it_and_takes_the
     assert await duplicate, "the claim under way failed: the duplicate takes the run"
     await worker.stop(grace_seconds=5)
     assert harness.store.runs[run.id].status is RunStatus.SUCCEEDED
+
+
+@attrs.define
+class FailingFirst:
+    """Units of work of which the next `failures` fail at the start, as when the database cannot be reached."""
+
+    harness: Harness
+    failures: int = 0
+
+    def __call__(self) -> UnitOfWork:
+        if self.failures:
+            self.failures -= 1
+            raise ServiceUnavailable("the database is unavailable")
+        return MemoryUnitOfWork(self.harness.store)
+
+
+async def test_a_renewal_that_fails_is_tried_again_and_the_lease_is_kept(harness: Harness) -> None:
+    clock = VirtualClock(autojump=False)
+    gate, run_id = await gated_workflow(harness)
+    units_of_work = FailingFirst(harness)
+    services = attrs.evolve(harness.services, uow=units_of_work, clock=clock)
+    engine = RunEngine(
+        services, harness.invoker, EngineSettings(owner="worker-1", lease_seconds=LEASE), random=lambda: 1.0
+    )
+    drive = asyncio.create_task(engine.execute(run_id))
+    await gate.started.wait()
+
+    units_of_work.failures = 1  # the first renewal, at a third of the lease
+    for _ in range(int(2 * LEASE)):  # a second at a time, long past the lease without a renewal
+        clock.advance(1)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+    harness.clock.advance(2 * LEASE)
+
+    assert await harness.engine("worker-2").claim(run_id) is None, "the lease was renewed after the failure"
+    gate.opened.set()
+    finished = await drive
+    assert finished is not None
+    assert finished.status is RunStatus.SUCCEEDED
+    assert len(harness.calls("b")) == 1

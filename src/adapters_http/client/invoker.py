@@ -129,7 +129,9 @@ class HttpAgentInvoker:
         if self._session is None:
             self._resolver = GuardedResolver(self._guard, self._resolver_factory())
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(resolver=self._resolver),
+                # No cap on connections: a worker's calls in flight are bounded by its runs and their parallel
+                # steps, and a call waiting for a free connection would spend its timeout before being sent.
+                connector=aiohttp.TCPConnector(resolver=self._resolver, limit=0),
                 headers={"User-Agent": self._settings.user_agent},
                 cookie_jar=aiohttp.DummyCookieJar(),
             )

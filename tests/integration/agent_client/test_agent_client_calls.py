@@ -263,3 +263,14 @@ async def test_no_auth_sends_no_credentials(invoker: HttpAgentInvoker, demo_agen
     await invoker.invoke(call_to(agent_at(demo_agent.url("/echo"), auth=NoAuth()), {}))
 
     assert set(demo_agent.calls("/echo")[0].headers) == {"user-agent"}
+
+
+async def test_more_calls_at_once_than_aiohttp_connects_by_default_are_all_sent_at_once(
+    invoker: HttpAgentInvoker, demo_agent: DemoAgent
+) -> None:
+    agent = agent_at(demo_agent.url("/sleep"), timeout_ms=1500)
+
+    # aiohttp's default cap is 100 connections: the 20 calls beyond it would wait 1 s, then time out.
+    replies = await asyncio.gather(*(invoker.invoke(call_to(agent, {"seconds": 1.0})) for _ in range(120)))
+
+    assert [reply.error_code for reply in replies] == [None] * 120
