@@ -40,7 +40,9 @@ async def fetch(database: Database, statement: str, *arguments: Any) -> list[asy
                 raise
             await connection.invalidate()
             raise ServiceUnavailable("the connection to the database was lost") from error
-        except (asyncpg.InterfaceError, OSError) as error:
+        # InternalClientError: the backend went away between preparing the statement and executing it, and
+        # the protocol was still reading its error.
+        except (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as error:
             await connection.invalidate()  # not back into the pool
             raise ServiceUnavailable("the connection to the database was lost") from error
     return rows
