@@ -506,8 +506,12 @@ class RunExecution:
         a second later (the lease still has most of its length to run), so a passing database error does
         not let the lease lapse while the run's calls go on."""
         interval = self.engine.settings.lease_seconds / 3
-        # Runs claimed together renew together: up to a quarter earlier spreads their renewals out.
-        delay = interval * (0.75 + 0.25 * self.engine.random())
+
+        def next_renewal() -> float:
+            # Runs claimed together renew together: up to a quarter earlier spreads their renewals out.
+            return interval * (0.75 + 0.25 * self.engine.random())
+
+        delay = next_renewal()
         while True:
             await self.services.clock.sleep(delay)
             expires = self.services.clock.now() + timedelta(seconds=self.engine.settings.lease_seconds)
@@ -520,7 +524,7 @@ class RunExecution:
                 log.warning("could not renew the lease of run %s (%s); trying again", self.run.id, error)
                 delay = min(interval, RENEWAL_RETRY_SECONDS)
                 continue
-            delay = interval * (0.75 + 0.25 * self.engine.random())
+            delay = next_renewal()
             if not held:
                 self.abort()
                 return

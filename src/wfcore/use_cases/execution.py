@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Any
 
 import attrs
@@ -74,7 +75,7 @@ class ExecuteWorkflowHandler:
     services: Services
     dispatcher: RunDispatcher
     direct_starts: DirectStarts | None = None
-    _known_versions: dict[tuple[WorkflowId, int | None], RunShape] = attrs.field(factory=dict, init=False)
+    _known_versions: OrderedDict[tuple[WorkflowId, int | None], RunShape] = attrs.field(factory=OrderedDict, init=False)
 
     async def __call__(self, cmd: ExecuteWorkflow) -> Execution:
         if self.direct_starts is not None:
@@ -89,10 +90,11 @@ class ExecuteWorkflowHandler:
         raise Conflict("the idempotency key is being used by concurrent requests; retry the request")
 
     async def _start_directly(self, starts: DirectStarts, cmd: ExecuteWorkflow) -> Execution | None:
-        shape = self._known_versions.pop((cmd.workflow_id, cmd.version), None)
+        key = (cmd.workflow_id, cmd.version)
+        shape = self._known_versions.get(key)
         if shape is None:
             return None
-        self._known_versions[(cmd.workflow_id, cmd.version)] = shape  # now the most recently used
+        self._known_versions.move_to_end(key)
         if _input_problem(shape.input_schema, cmd.input) is not None:
             return None
         new = self._new_run(cmd, shape)
@@ -159,10 +161,10 @@ class ExecuteWorkflowHandler:
 
     def _remember(self, cmd: ExecuteWorkflow, shape: RunShape) -> None:
         key = (cmd.workflow_id, cmd.version)
-        self._known_versions.pop(key, None)
-        if len(self._known_versions) >= KNOWN_VERSIONS_LIMIT:
-            del self._known_versions[next(iter(self._known_versions))]
         self._known_versions[key] = shape
+        self._known_versions.move_to_end(key)
+        if len(self._known_versions) > KNOWN_VERSIONS_LIMIT:
+            self._known_versions.popitem(last=False)
 
 
 async def store_new_run(uow: UnitOfWork, new: NewRun) -> None:

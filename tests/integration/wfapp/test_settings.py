@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from dependency_injector import providers
 
+from wfapp.container import Container
 from wfapp.settings import Settings, SettingsError, load_settings
 
 
@@ -68,3 +70,12 @@ def test_wf_stops_at_start_with_one_line_and_no_traceback() -> None:
         "wf: bad setting: WF_PORT='not-a-port': must be a whole number between 1 and 65535"
     ]
     assert "Traceback" not in done.stderr
+
+
+async def test_the_pool_size_setting_sizes_the_postgresql_pool() -> None:
+    settings = Settings(database_url="postgresql+asyncpg://wf@127.0.0.1:1/wf", database_pool_size=3)
+    database = Container(settings=providers.Object(settings)).database()
+    try:
+        assert database.engine.pool.size() == 3
+    finally:
+        await database.dispose()
