@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bench import _cpu
+from wfapp import event_loop
 
 STEPS = 10
 WORKER_COUNTS = (1, 2, 4)
@@ -90,8 +91,8 @@ def agent_app() -> web.Application:
 
 
 def serve_agent(port: int) -> None:
-    """Serve the no-op agent on 127.0.0.1:`port` (run in a process of its own)."""
-    web.run_app(agent_app(), host="127.0.0.1", port=port, access_log=None, print=None)
+    """Serve the no-op agent on 127.0.0.1:`port` (run in a process of its own), on the loop `wf` processes use."""
+    web.run_app(agent_app(), host="127.0.0.1", port=port, access_log=None, print=None, loop=event_loop.new_event_loop())
 
 
 # Processes
@@ -586,7 +587,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--max-workers", type=int, choices=WORKER_COUNTS, default=4)
     parser.add_argument("--database-url", help="a PostgreSQL server to use (default: an embedded one)")
     parser.add_argument("--bootstrap", help="Kafka brokers to use (default: a Tansu broker)")
-    asyncio.run(run(parser.parse_args(argv)))
+    event_loop.run(run(parser.parse_args(argv)))
     return 0
 
 
