@@ -1,8 +1,8 @@
-"""PostgreSQL: one statement sent straight to asyncpg on a pooled connection, outside a transaction block.
+"""PostgreSQL: one statement sent straight to asyncpg, on a connection kept for such uses, outside a transaction block.
 
 For the engine's hot paths, where SQLAlchemy's execution and a transaction's round trips cost more than
 the statement: each statement commits on its own, atomically. A collision with a concurrent change
-becomes a `TransientConflict`, a lost connection (invalidated, not put back into the pool) is
+becomes a `TransientConflict`, a lost connection (closed, not kept for the next statement) is
 `ServiceUnavailable`; other errors from the database are raised as asyncpg raises them, as they are by
 a unit of work.
 """
@@ -28,22 +28,21 @@ _CONNECTION_GONE = ("08", "57P")
 
 
 async def fetch(database: Database, statement: str, *arguments: Any) -> list[asyncpg.Record]:
-    async with database.connect(short=True) as connection:
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
+    assert database.statements is not None, "one-statement uses are for PostgreSQL"
+    async with database.statements.connection() as connection:
         try:
-            rows: list[asyncpg.Record] = await driver.fetch(statement, *arguments)
+            rows: list[asyncpg.Record] = await connection.fetch(statement, *arguments)
         except asyncpg.PostgresError as error:
             if error.sqlstate in RETRYABLE_SQLSTATES:
                 raise TransientConflict("the statement collided with a concurrent change and made none") from error
-            if not driver.is_closed() and not error.sqlstate.startswith(_CONNECTION_GONE):
+            if not connection.is_closed() and not error.sqlstate.startswith(_CONNECTION_GONE):
                 raise
-            await connection.invalidate()
+            connection.terminate()  # not kept for the next statement
             raise ServiceUnavailable("the connection to the database was lost") from error
         # InternalClientError: the backend went away between preparing the statement and executing it, and
         # the protocol was still reading its error.
         except (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as error:
-            await connection.invalidate()  # not back into the pool
+            connection.terminate()
             raise ServiceUnavailable("the connection to the database was lost") from error
     return rows
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from adapters_db import sqlite_inline
+from adapters_db.statement_pool import StatementPool
 from adapters_db.types import json_dumps
 from wfcore.domain.errors import ServiceUnavailable
 
@@ -37,12 +38,15 @@ POSTGRES_RECYCLE_SECONDS = 300
 class Database:
     """One database: its engine, and the connections units of work run on."""
 
-    def __init__(self, engine: AsyncEngine, *, single_connection: bool, pooled_connections: int = 1) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, single_connection: bool, statements: StatementPool | None = None
+    ) -> None:
         self.engine = engine
+        self.statements = statements
+        """PostgreSQL's connections for one-statement uses (`direct.fetch`); None on SQLite."""
         self._turn: contextlib.AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if single_connection else contextlib.nullcontext()
         )
-        self._short_turns = asyncio.Semaphore(pooled_connections)
 
     @property
     def dialect(self) -> str:
@@ -50,15 +54,12 @@ class Database:
         return self.engine.dialect.name
 
     @contextlib.asynccontextmanager
-    async def connect(self, *, short: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
         """A connection for one transaction; on SQLite, waits for its turn at the single connection.
 
-        Leaving the block closes the connection, which rolls back whatever was not committed. A `short`
-        use (one statement) waits for one of the pool's own connections to be free rather than open one
-        beyond them: that costs PostgreSQL a new backend process, and the pool closes it when it is given
-        back, so short uses in a burst beyond the pool would each pay for a connection.
+        Leaving the block closes the connection, which rolls back whatever was not committed.
         """
-        async with self._short_turns if short else contextlib.nullcontext(), self._turn:
+        async with self._turn:
             connection = self.engine.connect()
             try:
                 await connection.start()
@@ -80,6 +81,8 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every connection; call once at shutdown."""
+        if self.statements is not None:
+            await self.statements.close()
         await self.engine.dispose()
 
 
@@ -92,7 +95,9 @@ def create_database(
     lives in memory for as long as the `Database`. A transaction waits up to `sqlite_busy_timeout_s`
     for another process to release the write lock, then fails with `ServiceUnavailable`.
 
-    PostgreSQL's pool keeps `postgres_pool_size` connections; a burst opens up to
+    PostgreSQL keeps up to `postgres_pool_size` connections open: half of them (at least one) for
+    one-statement uses (`Database.statements`), which wait for one of them when all are busy, and the
+    rest (at least one) in SQLAlchemy's pool for transactions, where a burst opens up to
     `POSTGRES_MAX_OVERFLOW` more, each closed when given back. Opening one costs the server a new
     backend process and the client a connection handshake, so the pool should cover the connections
     a process uses at once in steady work.
@@ -116,14 +121,18 @@ def create_database(
     # No ping before each use: it is one more round trip per transaction. A connection found dead
     # instead fails its transaction (a 503, or a run write the sweep recovers) and makes the pool
     # replace every connection as old as it; recycling keeps idle ones from dying behind a firewall.
+    for_statements = max(1, postgres_pool_size // 2)
     engine = create_async_engine(
         parsed,
-        pool_size=postgres_pool_size,
+        pool_size=max(1, postgres_pool_size - for_statements),
         max_overflow=POSTGRES_MAX_OVERFLOW,
         pool_recycle=POSTGRES_RECYCLE_SECONDS,
         **common,
     )
-    return Database(engine, single_connection=False, pooled_connections=postgres_pool_size)
+    statements = StatementPool(
+        engine, size=for_statements, recycle_seconds=POSTGRES_RECYCLE_SECONDS, json_deserializer=json.loads
+    )
+    return Database(engine, single_connection=False, statements=statements)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -76,6 +76,9 @@ async def test_the_pool_size_setting_sizes_the_postgresql_pool() -> None:
     settings = Settings(database_url="postgresql+asyncpg://wf@127.0.0.1:1/wf", database_pool_size=3)
     database = Container(settings=providers.Object(settings)).database()
     try:
-        assert database.engine.pool.size() == 3
+        # Two for transactions, one for single statements: together the setting's 3.
+        assert database.engine.pool.size() == 2
+        assert database.statements is not None
+        assert database.statements.size == 1
     finally:
         await database.dispose()
