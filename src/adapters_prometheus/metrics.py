@@ -7,6 +7,7 @@ metric never counts what was not durably recorded.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -18,6 +19,8 @@ _FINISHED = {
     EventType.RUN_FAILED: "failed",
     EventType.RUN_CANCELLED: "cancelled",
 }
+M = TypeVar("M", Counter, Histogram)
+
 _SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
@@ -26,6 +29,7 @@ class Metrics:
 
     def __init__(self, backlog: Callable[[], Awaitable[int]] | None = None) -> None:
         self._backlog = backlog
+        self._children: dict[tuple[object, ...], Counter | Histogram] = {}
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
             "wf_http_requests", "HTTP requests served", ["method", "route", "status"], registry=self.registry
@@ -72,25 +76,33 @@ class Metrics:
                 self.runs_in_progress.inc()
             elif event.type in _FINISHED:
                 status = _FINISHED[event.type]
-                self.runs_finished.labels(status=status).inc()
+                self._labelled(self.runs_finished, status).inc()
                 if run.started_at is not None:
                     self.runs_in_progress.dec()
                     if run.finished_at is not None:
                         seconds = (run.finished_at - run.started_at).total_seconds()
-                        self.run_duration.labels(status=status).observe(seconds)
+                        self._labelled(self.run_duration, status).observe(seconds)
         for step in steps:
             if step.status.is_finished and step.duration_ms is not None:
-                self.step_duration.labels(status=step.status.value).observe(step.duration_ms / 1000)
+                self._labelled(self.step_duration, step.status.value).observe(step.duration_ms / 1000)
 
     def agent_called(self, agent_name: str, outcome: str, seconds: float) -> None:
-        self.agent_calls.labels(agent=agent_name, outcome=outcome).observe(seconds)
+        self._labelled(self.agent_calls, agent_name, outcome).observe(seconds)
 
     def worker_alive(self) -> None:
         self.worker_heartbeat.set_to_current_time()
 
     def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method=method, route=route, status=str(status)).inc()
-        self.http_latency.labels(method=method, route=route).observe(seconds)
+        self._labelled(self.http_requests, method, route, str(status)).inc()
+        self._labelled(self.http_latency, method, route).observe(seconds)
+
+    def _labelled(self, metric: M, *values: str) -> M:
+        """`metric.labels(*values)`, found once: the lookup and its lock cost as much as the update, every step."""
+        key = (metric, *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child  # type: ignore[return-value]
 
     def publish_failed(self, _error: Exception) -> None:
         self.publish_failures.inc()

@@ -106,7 +106,10 @@ class Settings:
     port: int = setting(8080, int_in(1, 65535), "port of the API")
     database_url: str = setting("sqlite+aiosqlite:///./wf.db", _database_url, "SQLAlchemy URL of the database")
     database_pool_size: int = setting(
-        20, int_in(1, 1000), "PostgreSQL connections a process keeps open (bursts open up to 10 more, briefly)"
+        20,
+        int_in(1, 1000),
+        "PostgreSQL connections a process keeps open, half for single statements, half for transactions"
+        " (bursts of transactions open up to 10 more, briefly)",
     )
     kafka_bootstrap_servers: tuple[str, ...] = setting(
         (), _csv, "Kafka brokers (host:port, comma-separated); unset means the embedded mode"
