@@ -130,7 +130,10 @@ def create_database(
         **common,
     )
     statements = StatementPool(
-        engine, size=for_statements, recycle_seconds=POSTGRES_RECYCLE_SECONDS, json_deserializer=json.loads
+        engine,
+        size=for_statements,
+        recycle_seconds=POSTGRES_RECYCLE_SECONDS,
+        json_deserializer=common["json_deserializer"],
     )
     return Database(engine, single_connection=False, statements=statements)
 

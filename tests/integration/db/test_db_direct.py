@@ -9,13 +9,15 @@ import socket
 import pytest
 import sqlalchemy as sa
 
-from adapters_db import direct
-from adapters_db.engine import create_database
-from adapters_db.statement_pool import StatementPool
+from adapters_db import direct, statement_pool
+from adapters_db.engine import Database, create_database
 from contract.backends import SqlBackend
 from wfcore.domain.errors import ServiceUnavailable
 
 _SLEEPING = "SELECT pg_sleep(30)"
+_RUNNING = sa.text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = :query AND state = 'active'"
+)
 _BACKENDS_WITH_PID = sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
 _TERMINATE_THE_SLEEPER = sa.text(
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -83,23 +85,71 @@ async def test_a_connection_is_kept_for_the_next_statement_and_closed_with_the_d
 
 
 @pytest.mark.postgres
-async def test_a_cancelled_statement_does_not_leave_its_connection_to_the_next(postgres_backend: SqlBackend) -> None:
+async def test_a_cancelled_statement_is_stopped_on_the_server_before_the_cancellation_completes(
+    postgres_backend: SqlBackend,
+) -> None:
     database = postgres_backend.database
     [[before]] = await direct.fetch(database, "SELECT pg_backend_pid()")
     sleeping = asyncio.create_task(direct.fetch(database, _SLEEPING))
-    await asyncio.sleep(0.2)
+    await _wait_until_running(database, _SLEEPING)
     sleeping.cancel()
     with pytest.raises(asyncio.CancelledError):
         await sleeping
 
+    assert await _running(database, _SLEEPING) == 0  # a cancelled write could otherwise still commit
     [[after]] = await direct.fetch(database, "SELECT pg_backend_pid()")
-    assert after != before
+    assert after == before  # the connection is kept: the server answered the cancelled statement
+
+
+async def _running(database: Database, statement: str) -> int:
+    async with database.connect() as connection:
+        count = await connection.scalar(_RUNNING, {"query": statement})
+    assert isinstance(count, int)
+    return count
+
+
+async def _wait_until_running(database: Database, statement: str) -> None:
+    for _ in range(3000):
+        if await _running(database, statement):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the statement never started")
+
+
+@pytest.mark.postgres
+async def test_json_inside_a_row_reads_as_on_sqlalchemys_connections(postgres_backend: SqlBackend) -> None:
+    [[record]] = await direct.fetch(postgres_backend.database, """SELECT ROW('{"a": 1}'::jsonb, '[2]'::json)""")
+    assert tuple(record) == ({"a": 1}, [2])
+
+
+@pytest.mark.postgres
+async def test_a_statement_waiting_longer_than_the_pool_allows_fails_as_unavailable(
+    postgres_backend: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = postgres_backend.database
+    assert database.statements is not None
+    monkeypatch.setattr(statement_pool, "WAIT_SECONDS", 0.2)
+    busy = [asyncio.create_task(direct.fetch(database, "SELECT pg_sleep(2)")) for _ in range(database.statements.size)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(ServiceUnavailable):
+        await direct.fetch(database, "SELECT 1")
+    await asyncio.gather(*busy)
+    assert [tuple(row) for row in await direct.fetch(database, "SELECT 1")] == [(1,)]  # no turn was lost
+
+
+@pytest.mark.postgres
+async def test_statements_after_the_database_is_disposed_fail_as_unavailable(migrated_postgres_url: str) -> None:
+    database = create_database(migrated_postgres_url)
+    await direct.fetch(database, "SELECT 1")
+    await database.dispose()
+    with pytest.raises(ServiceUnavailable):
+        await direct.fetch(database, "SELECT 1")
 
 
 @pytest.mark.postgres
 async def test_a_connection_older_than_the_recycling_age_is_replaced_when_taken(migrated_postgres_url: str) -> None:
     database = create_database(migrated_postgres_url)
-    pool = StatementPool(database.engine, size=1, recycle_seconds=0.0, json_deserializer=json.loads)
+    pool = statement_pool.StatementPool(database.engine, size=1, recycle_seconds=0.0, json_deserializer=json.loads)
     try:
         pids = []
         for _ in range(2):
