@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -66,16 +67,20 @@ def free_port() -> int:
 
 # The no-op agent: answers {} at once, and remembers when the first step of each run arrived.
 
+FIRST_STEP_MARK = b'"s0"'
+
 
 def agent_app() -> web.Application:
     first_calls: dict[str, float] = {}
 
     async def call(request: web.Request) -> web.Response:
         arrived = time.time()
-        body = await request.json()
-        if body.get("step_id") == "s0":
-            first_calls.setdefault(body["run_id"], arrived)
-        return web.json_response({})
+        body = await request.read()
+        if FIRST_STEP_MARK in body:  # only the first step's call is parsed: the agent should cost next to nothing
+            call = json.loads(body)
+            if call["step_id"] == "s0":
+                first_calls.setdefault(call["run_id"], arrived)
+        return web.Response(body=b"{}", content_type="application/json")
 
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

@@ -245,17 +245,19 @@ class RunExecution:
 
     async def _drive(self) -> Run:
         renewal = asyncio.create_task(self._renew_lease())
+        abort = asyncio.create_task(self.aborted.wait())  # one for the whole run, not one per wait for its steps
         try:
             await self._advance_with(self._start)
             while not self.run.status.is_finished:
                 if not self.in_flight:
                     await self._advance_with(self._advance)
                     continue
-                done = await self._wait_for_steps()
+                done = await self._wait_for_steps(abort)
                 await self._advance_with(functools.partial(self._complete, done=done))
             return self.run
         finally:
             renewal.cancel()
+            abort.cancel()
             for task in self.in_flight.values():
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError, LeaseLost):
@@ -263,12 +265,9 @@ class RunExecution:
             if not self.run.status.is_finished:  # a finished run's last write gave the lease back
                 await self.release()
 
-    async def _wait_for_steps(self) -> list[StepExecution]:
-        abort = asyncio.create_task(self.aborted.wait())
-        try:
-            await asyncio.wait([*self.in_flight.values(), abort], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            abort.cancel()
+    async def _wait_for_steps(self, abort: asyncio.Task[Any]) -> list[StepExecution]:
+        """The steps whose calls ended, once one has ended or the run was aborted (`abort` done)."""
+        await asyncio.wait([*self.in_flight.values(), abort], return_when=asyncio.FIRST_COMPLETED)
         done: list[StepExecution] = []
         for step_id, task in list(self.in_flight.items()):
             if not task.done():
