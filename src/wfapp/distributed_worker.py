@@ -27,7 +27,7 @@ from wfapp.distributed_health import HealthServer, consumer_readiness_check, kaf
 from wfapp.distributed_logs import quiet_kafka_client_logs
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings
 from wfapp.distributed_sweep import Sweep
-from wfapp.lifecycle import close_connections, freeze_startup_objects, stop_requested
+from wfapp.lifecycle import close_connections, settle_garbage_collector, stop_requested
 from wfapp.logs import configure_logging
 from wfapp.readiness import database_check
 from wfapp.settings import Settings, SettingsError
@@ -131,7 +131,7 @@ async def run_worker(settings: Settings, distributed: DistributedSettings | None
     process = WorkerProcess(settings, distributed or load_distributed_settings())
     stop = stop_requested()
     await process.start()
-    freeze_startup_objects()
+    settle_garbage_collector()
     log.info(
         "wf %s worker %s: brokers %s, %d runs in flight at most",
         __version__,

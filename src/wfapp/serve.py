@@ -12,7 +12,7 @@ from dependency_injector import providers
 from adapters_http.server import Api, HttpSettings, ReadinessCheck, create_app
 from wfapp.container import Container
 from wfapp.distributed import start_distributed_api
-from wfapp.lifecycle import close_connections, freeze_startup_objects, stop_requested
+from wfapp.lifecycle import close_connections, settle_garbage_collector, stop_requested
 from wfapp.logs import configure_logging
 from wfapp.migration import upgrade_to_head
 from wfapp.readiness import database_check
@@ -80,7 +80,7 @@ async def serve(settings: Settings) -> None:
         else f"embedded: database {settings.database_url}, {settings.worker_concurrency} runs in flight at most"
     )
     log.info("wf %s serving on http://%s:%d (%s)", __version__, settings.host, settings.port, mode)
-    freeze_startup_objects()
+    settle_garbage_collector()
     stop = stop_requested()
     try:
         await stop.wait()
