@@ -1,11 +1,13 @@
 """The worker loop: runs from the runs topic, offered to the worker, committed only once claimed.
 
 Two tasks share the work. The poll task keeps the consumer alive: it fetches records into a small
-buffer (as many as the worker runs at once), pauses every partition while the buffer is full (so
-heartbeats and the poll interval are never starved by a busy worker) and resumes them when there is
-room. A busy worker keeps its buffer filled, so that a run finishing makes room for the next one at
+buffer (as many as the worker runs at once), pauses every partition once the buffer is full (so
+heartbeats and the poll interval are never starved by a busy worker) and resumes them once it is half
+empty. A busy worker keeps its buffer filled, so that a run finishing makes room for the next one at
 once, not after a fetch: pausing while the worker was full left each freed slot empty for up to a
-paused poll and a fetch, about 60 ms, which kept a worker of 16 runs well below what it can do. The feed task
+paused poll and a fetch, about 60 ms, which kept a worker of 16 runs well below what it can do. Resuming
+only at half, not at the first free slot, lets a full worker's next fetch bring up to half a buffer of
+runs, not one run for each that finished. The feed task
 takes the buffered records in order and calls `offer(run_id)`, which returns once the run is
 claimed in the database (or found finished, or held by someone else); only then does the record's
 offset count as done, and done offsets are committed in order per partition. Agent calls never run
@@ -104,6 +106,7 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         self._buffer: deque[Record] = deque()
         self._offsets = _Offsets()
         self._buffered = asyncio.Event()
+        self._fetching = True
         self._stopping = False
         self._epoch = 0
         self._since_commit = 0
@@ -176,18 +179,23 @@ class RunConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _poll_once(self) -> None:
         consumer = self.consumer
-        room = self._buffer_limit - len(self._buffer)
-        full = room <= 0
-        self._pace(consumer, paused=full)
-        batches = await consumer.getmany(timeout_ms=PAUSED_POLL_MS if full else IDLE_POLL_MS, max_records=max(room, 1))
+        buffered = len(self._buffer)
+        if buffered >= self._buffer_limit:
+            self._fetching = False
+        elif buffered <= self._buffer_limit // 2:
+            self._fetching = True
+        self._pace(consumer)
+        room = max(self._buffer_limit - buffered, 1)
+        timeout_ms = IDLE_POLL_MS if self._fetching else PAUSED_POLL_MS
+        batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=room)
         for records in batches.values():
             self._buffer.extend(records)
         if self._buffer:
             self._buffered.set()
 
-    def _pace(self, consumer: AIOKafkaConsumer, *, paused: bool) -> None:
+    def _pace(self, consumer: AIOKafkaConsumer) -> None:
         assigned = consumer.assignment()
-        if paused:
+        if not self._fetching:
             consumer.pause(*(assigned - consumer.paused()))
         elif consumer.paused():
             consumer.resume(*consumer.paused())

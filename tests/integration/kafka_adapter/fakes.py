@@ -32,6 +32,8 @@ class FakeWorker:
     in_flight: int = 0
     failures: int = 0
     """The next offers that raise, as when the database is down."""
+    takes_slots: bool = False
+    """Whether a claimed run keeps one of the `concurrency` slots (until `make_room`)."""
     gate: asyncio.Event = attrs.Factory(asyncio.Event)
     room: asyncio.Condition = attrs.Factory(asyncio.Condition)
 
@@ -49,6 +51,7 @@ class FakeWorker:
         if run_id in self.claims.holders:
             return False
         self.claims.holders[run_id] = self.name
+        self.in_flight += self.takes_slots
         return True
 
     async def make_room(self, in_flight: int) -> None:

@@ -148,6 +148,31 @@ async def test_a_full_worker_buffers_what_it_runs_at_once_then_pauses_and_takes_
     assert not consumer.consumer.paused()
 
 
+async def test_a_full_buffer_is_fetched_again_only_once_half_of_it_was_taken(
+    consumers: Consumers, producer: AIOKafkaProducer
+) -> None:
+    claims = Claims()
+    worker = FakeWorker("w1", claims, concurrency=4, in_flight=4, takes_slots=True)
+    consumer = await consumers.start(worker)
+    await eventually(lambda: bool(consumer.consumer.assignment()))
+    await publish_starts(producer, consumers.settings, 12)
+    await eventually(lambda: consumer.consumer.paused() == consumer.consumer.assignment())
+    assert await fetched(consumer) == 5  # the record being offered, and a full buffer of 4
+
+    await worker.make_room(3)  # one run taken: 3 left in the buffer, more than half of it
+    await eventually(lambda: len(claims.holders) == 1)
+    await asyncio.sleep(0.5)  # were it fetching, it would have fetched meanwhile
+    assert await fetched(consumer) == 5
+
+    await worker.make_room(3)  # another: 2 left, half of it
+    await eventually(lambda: len(claims.holders) == 2)
+    await eventually(lambda: _fetched_is(consumer, 7))  # filled again: 1 offered and 4 buffered, 5 claimed or waiting
+
+
+async def _fetched_is(consumer: RunConsumer, count: int) -> bool:
+    return await fetched(consumer) == count
+
+
 async def fetched(consumer: RunConsumer) -> int:
     """How many records the consumer has fetched: the positions of its partitions (each starts at 0)."""
     return sum([await consumer.consumer.position(partition) for partition in consumer.consumer.assignment()])
