@@ -155,7 +155,9 @@ async def test_a_full_buffer_is_fetched_again_only_once_half_of_it_was_taken(
     worker = FakeWorker("w1", claims, concurrency=4, in_flight=4, takes_slots=True)
     consumer = await consumers.start(worker)
     await eventually(lambda: bool(consumer.consumer.assignment()))
-    await publish_starts(producer, consumers.settings, 12)
+    await publish_starts(producer, consumers.settings, 1)
+    await eventually(lambda: len(claims.offers) == 1)  # offered, and waiting for room: the buffer is empty
+    await publish_starts(producer, consumers.settings, 11)
     await eventually(lambda: consumer.consumer.paused() == consumer.consumer.assignment())
     assert await fetched(consumer) == 5  # the record being offered, and a full buffer of 4
 
