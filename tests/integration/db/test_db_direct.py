@@ -15,14 +15,10 @@ from contract.backends import SqlBackend
 from wfcore.domain.errors import ServiceUnavailable
 
 _SLEEPING = "SELECT pg_sleep(30)"
-_RUNNING = sa.text(
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = :query AND state = 'active'"
-)
+_RUNNING_THE_QUERY = "FROM pg_stat_activity WHERE datname = current_database() AND query = :query AND state = 'active'"
+_RUNNING = sa.text(f"SELECT count(*) {_RUNNING_THE_QUERY}")
+_TERMINATE_RUNNING = sa.text(f"SELECT count(pg_terminate_backend(pid)) {_RUNNING_THE_QUERY}")
 _BACKENDS_WITH_PID = sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
-_TERMINATE_THE_SLEEPER = sa.text(
-    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND query = :query AND state = 'active'"
-).bindparams(query=_SLEEPING)
 
 
 @pytest.mark.postgres
@@ -31,14 +27,9 @@ async def test_a_statement_whose_backend_is_terminated_fails_as_unavailable_and_
 ) -> None:
     database = postgres_backend.database
     sleeping = asyncio.create_task(direct.fetch(database, _SLEEPING))
-    async with database.engine.connect() as connection:
-        admin = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        for _ in range(3000):
-            if (await admin.execute(_TERMINATE_THE_SLEEPER)).scalar_one():
-                break
-            await asyncio.sleep(0.01)
-        else:
-            raise AssertionError("the statement never started")
+    await _wait_until_running(database, _SLEEPING)
+    async with database.connect() as connection:
+        assert await connection.scalar(_TERMINATE_RUNNING, {"query": _SLEEPING}) == 1
 
     with pytest.raises(ServiceUnavailable):
         await sleeping
