@@ -17,7 +17,8 @@ Each POST endpoint takes the agent call body of contract §2 and works on its `i
   instead, `?delay=S` answers after S seconds.
 - `GET /calls`: every request received (but those to `/calls`), oldest first, as JSON objects with
   `method`, `path`, `idempotency_key`, `request_id`, `headers` (authorization, x-api-key and
-  user-agent, when sent), `body` (parsed JSON, or the text when it is not JSON) and `aborted`.
+  user-agent, when sent), `body` (parsed JSON, or the text when it is not JSON), `received_at` (when
+  the request arrived, ISO 8601 in UTC) and `aborted`.
 - `DELETE /calls`: forgets every recorded request (so `/fail` counts from zero again).
 
 Aborts are seen when the server cancels the handler of a request whose client hung up: serve the
@@ -30,6 +31,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -51,6 +53,7 @@ class RecordedCall:
     request_id: str | None
     headers: dict[str, str]
     body: Any
+    received_at: datetime
     aborted: bool = False
 
     @property
@@ -59,7 +62,7 @@ class RecordedCall:
         return self.body.get("input") if isinstance(self.body, dict) else None
 
     def as_json(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        return {**attrs.asdict(self), "received_at": self.received_at.isoformat()}
 
 
 CALLS = web.AppKey("calls", list[RecordedCall])
@@ -73,6 +76,7 @@ async def record_calls(
     if request.path == "/calls":
         return await handler(request)
     call = RecordedCall(
+        received_at=datetime.now(UTC),
         method=request.method,
         path=request.path,
         idempotency_key=request.headers.get("Idempotency-Key"),

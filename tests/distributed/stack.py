@@ -237,6 +237,9 @@ class Stack:
         logs = "\n".join(f"--- {p.name}\n{p.log()[-2000:]}" for p in self.processes)
         raise AssertionError(f"{len(waiting)} runs unfinished after {within} s: {waiting[:5]}\n{logs}")
 
+    async def steps(self, run_id: str) -> list[dict[str, Any]]:
+        return list((await self.call("GET", f"/api/v1/runs/{run_id}/steps", 200))["items"])
+
     async def events(self, run_id: str) -> list[dict[str, Any]]:
         return list((await self.call("GET", f"/api/v1/runs/{run_id}/logs?limit=100", 200))["items"])
 

@@ -14,7 +14,7 @@ from fixtures.agents import DemoAgent
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
-RUNS = 100
+RUNS = 200
 STEPS = 3
 MAX_WORKERS = 4
 CHAOS_EVENTS = 8
@@ -62,4 +62,4 @@ async def test_runs_survive_workers_starting_stopping_and_dying_at_random(stack:
     calls = demo_agent.calls("/sleep")
     for run_id in run_ids:
         await assert_succeeded_once(stack, run_id, steps=STEPS)
-        assert_no_succeeded_step_called_again(calls, run_id, steps=STEPS)
+        await assert_no_succeeded_step_called_again(stack, calls, run_id)

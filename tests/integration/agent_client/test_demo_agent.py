@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -12,6 +13,7 @@ from fixtures.agents import DemoAgent
 
 
 async def test_calls_lists_every_request_and_delete_forgets_them(demo_agent: DemoAgent) -> None:
+    sent_at = datetime.now(UTC)
     headers = {"Idempotency-Key": "run:step:1", "X-Request-ID": "req-1", "X-API-Key": "k", "X-Other": "no"}
     async with aiohttp.ClientSession() as client:
         async with client.post(demo_agent.url("/echo"), json={"input": {"a": 1}}, headers=headers) as echoed:
@@ -32,8 +34,10 @@ async def test_calls_lists_every_request_and_delete_forgets_them(demo_agent: Dem
         "request_id": "req-1",
         "headers": {"x-api-key": "k", "user-agent": calls[0]["headers"]["user-agent"]},
         "body": {"input": {"a": 1}},
+        "received_at": calls[0]["received_at"],
         "aborted": False,
     }
+    assert sent_at <= datetime.fromisoformat(calls[0]["received_at"]) <= datetime.fromisoformat(calls[1]["received_at"])
     assert [call["path"] for call in calls] == ["/echo", "/health"]
 
 
