@@ -24,15 +24,18 @@ ENV PATH=/opt/wf/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     WF_HOST=0.0.0.0 \
     WF_PORT=8080 \
+    WF_HEALTH_PORT=8090 \
     WF_LOG_FORMAT=json
 RUN groupadd --system --gid 10001 wf \
     && useradd --system --uid 10001 --gid wf --home-dir /var/lib/wf --create-home --shell /usr/sbin/nologin wf
 COPY --from=build /opt/wf /opt/wf
+COPY deploy/healthcheck.py /opt/wf/healthcheck.py
 WORKDIR /var/lib/wf
 USER wf:wf
 EXPOSE 8080
-# Liveness of whichever role runs: a worker's health server (WF_HEALTH_PORT), else the API (WF_PORT).
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('WF_HEALTH_PORT') or os.environ.get('WF_PORT', '8080'); urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=2)"]
+# Liveness of whichever role runs: a worker's health server (WF_HEALTH_PORT, 8090 unless set), else the API
+# (WF_PORT).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "/opt/wf/healthcheck.py"]
 ENTRYPOINT ["wf"]
 CMD ["serve"]

@@ -22,8 +22,8 @@ run: $(STAMP)
 	$(BIN)/wf serve
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations deploy
+	$(BIN)/ruff format --check src tests bench migrations deploy
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

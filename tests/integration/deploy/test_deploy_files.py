@@ -24,6 +24,7 @@ from wfapp.settings import Settings, env_name, load_settings
 ROOT = Path(__file__).resolve().parents[3]
 WF_SERVICES = {"migrate", "api", "worker-1", "worker-2", "demo-agent"}
 SETTINGS = {env_name(field.name) for field in attrs.fields(Settings)} | set(setting_names())
+HEALTHCHECK_IN_IMAGE = "/opt/wf/healthcheck.py"
 _SUBSTITUTION = re.compile(r"\$\{(\w+)(?::?-[^}]*)?\}")
 
 
@@ -78,7 +79,8 @@ def test_the_image_runs_wf_and_checks_its_health_endpoint(stages: list[Stage]) -
 
     assert entrypoint == ["wf"]
     assert cli.build_parser().parse_args(runtime.last("CMD").exec_form()).command == "serve"
-    assert "/health" in " ".join(healthcheck.exec_form())
+    assert healthcheck.exec_form() == ["python", HEALTHCHECK_IN_IMAGE]
+    assert f"deploy/healthcheck.py {HEALTHCHECK_IN_IMAGE}" in [copy.arguments for copy in runtime.all("COPY")]
     assert re.search(r"--interval=\d+s", healthcheck.arguments)
     assert runtime.last("EXPOSE").arguments.split() == ["8080"]
     assert "WF_HOST=0.0.0.0" in " ".join(env.arguments for env in runtime.all("ENV"))
@@ -126,6 +128,11 @@ def test_every_wf_variable_in_compose_is_a_setting(services: dict[str, dict[str,
     assert not unknown
     assert {"WF_DATABASE_URL", "WF_KAFKA_BOOTSTRAP_SERVERS"} <= set(services["api"]["environment"])
     assert all("WF_KAFKA_BOOTSTRAP_SERVERS" in services[name]["environment"] for name in ("worker-1", "worker-2"))
+
+
+def test_every_wf_service_reads_the_settings_of_an_optional_env_file(services: dict[str, dict[str, Any]]) -> None:
+    for name in WF_SERVICES:
+        assert services[name]["env_file"] == [{"path": ".env", "required": False}], name
 
 
 def test_the_services_listen_where_their_ports_and_health_checks_say(services: dict[str, dict[str, Any]]) -> None:
