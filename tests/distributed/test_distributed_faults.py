@@ -66,6 +66,7 @@ async def test_a_worker_frozen_past_its_lease_cannot_write_when_it_wakes_up(
     calls = await assert_no_succeeded_step_called_again(stack, demo_agent.calls("/sleep"), run_id)
     assert calls == {"s0": 1, "s1": 2, "s2": 1}
     assert frozen.alive
+    assert f"run {run_id}: lease lost" in frozen.log()  # its late write was refused
 
 
 async def test_runs_executed_or_accepted_while_the_broker_is_down_complete_and_run_once(

@@ -239,6 +239,10 @@ class RunExecution:
         try:
             return await self._drive()
         except LeaseLost:
+            # This worker was too slow (frozen, cut off from the database) and another one took the run over.
+            log.warning(
+                "run %s: lease lost (another worker took the run over); stopped here, nothing more written", self.run.id
+            )
             return None
         finally:
             self.engine.forget(self.run.id)
