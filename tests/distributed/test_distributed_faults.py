@@ -73,7 +73,10 @@ async def test_runs_executed_or_accepted_while_the_broker_is_down_complete_and_r
     stack_on_own_broker: Stack, kafka_broker: TansuBroker, demo_agent: DemoAgent
 ) -> None:
     stack = stack_on_own_broker
-    worker, _ = await asyncio.gather(stack.start_worker(), stack.start_worker())
+    # Tansu comes back empty: the relay re-creates the topic, and a consumer can take a while to see it
+    # again. A sweep 10 s after a run was accepted bounds that wait, long after the relay's usual path.
+    sweep = {"WF_SWEEP_PENDING_AFTER_SECONDS": "10"}
+    worker, _ = await asyncio.gather(stack.start_worker(**sweep), stack.start_worker(**sweep))
     workflow = await stack.workflow(demo_agent.base_url, [0, 1.0])
     executing = [await stack.execute(workflow, {"n": index}) for index in range(3)]
     await demo_agent.wait_for_calls(lambda calls: all("s1" in calls_of(calls, run_id) for run_id in executing))
