@@ -22,8 +22,9 @@ def health_ports(environ: Mapping[str, str]) -> list[str]:
 
 
 def answers(port: str) -> bool:
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an HTTP_PROXY
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=TIMEOUT_SECONDS):
+        with direct.open(f"http://127.0.0.1:{port}/health", timeout=TIMEOUT_SECONDS):
             return True
     except OSError:  # refused, timed out, or an error status (urllib's HTTPError)
         return False

@@ -74,29 +74,32 @@ async def test_runs_executed_or_accepted_while_the_broker_is_down_complete_and_r
 ) -> None:
     stack = stack_on_own_broker
     # Tansu comes back empty: the relay re-creates the topic, and a consumer can take a while to see it
-    # again. A sweep 10 s after a run was accepted bounds that wait, long after the relay's usual path.
-    sweep = {"WF_SWEEP_PENDING_AFTER_SECONDS": "10"}
+    # again. Sweeping runs pending for 15 s bounds that wait; the statuses of the runs accepted while the
+    # broker is down are read well before then.
+    sweep = {"WF_SWEEP_PENDING_AFTER_SECONDS": "15"}
     worker, _ = await asyncio.gather(stack.start_worker(**sweep), stack.start_worker(**sweep))
-    workflow = await stack.workflow(demo_agent.base_url, [0, 1.0])
+    workflow = await stack.workflow(demo_agent.base_url, [0, 3.0])
     executing = [await stack.execute(workflow, {"n": index}) for index in range(3)]
     await demo_agent.wait_for_calls(lambda calls: all("s1" in calls_of(calls, run_id) for run_id in executing))
 
     await asyncio.to_thread(kafka_broker.stop)
     try:
+        executing_when_stopped = {(await stack.run(run_id))["status"] for run_id in executing}
         accepted = [await stack.execute(workflow, {"n": index}) for index in range(5)]
+        await asyncio.sleep(2.0)  # longer than the relay's first retries
+        statuses = {(await stack.run(run_id))["status"] for run_id in accepted}
+        backlog_while_down = await stack.metric(stack.api_url, "wf_outbox_backlog")
+        failures = await stack.metric(stack.api_url, "wf_broker_publish_failures_total")
         ready = await stack.call("GET", "/health/ready", 503)
         worker_ready = await readiness(stack, worker)
         # A run holds its worker through the database: it goes on without the broker.
         finished_while_down = await stack.wait_finished(executing, within=30)
-        await asyncio.sleep(2.0)  # longer than the relay's first retries and the workers' sweeps
-        statuses = {(await stack.run(run_id))["status"] for run_id in accepted}
-        backlog_while_down = await stack.metric(stack.api_url, "wf_outbox_backlog")
-        failures = await stack.metric(stack.api_url, "wf_broker_publish_failures_total")
     finally:
         await asyncio.to_thread(kafka_broker.start)
     await stack.wait_finished(accepted, within=60)
     backlog_after = await stack.metric(stack.api_url, "wf_outbox_backlog")
 
+    assert executing_when_stopped == {"running"}
     assert {run["status"] for run in finished_while_down.values()} == {"succeeded"}
     assert statuses == {"pending"}
     assert {check["name"]: check["ok"] for check in ready["checks"]} == {"database": True, "broker": False}
@@ -114,7 +117,7 @@ async def readiness(stack: Stack, process: Process) -> tuple[int, Any]:
     """What a process's readiness endpoint answers, as soon as it says the broker is unreachable (or after 10 s)."""
     deadline = time.monotonic() + 10
     while True:
-        async with stack.http.get(process.health_url + "/ready", timeout=aiohttp.ClientTimeout(total=5)) as response:
+        async with stack.http.get(process.health_url + "/ready", timeout=aiohttp.ClientTimeout(total=10)) as response:
             answer = response.status, await response.json()
         if answer[0] != 200 or time.monotonic() > deadline:
             return answer

@@ -54,6 +54,7 @@ async def healthy() -> AsyncIterator[str]:
 async def test_an_api_is_healthy_when_its_port_answers(healthy: str) -> None:
     assert await healthcheck(WF_PORT=healthy) == 0
     assert await healthcheck(WF_PORT=healthy, WF_HEALTH_PORT="0") == 0
+    assert await healthcheck(WF_PORT=healthy, WF_HEALTH_PORT=closed_port()) == 0  # the image sets both
 
 
 async def test_a_worker_is_healthy_when_its_health_port_answers(healthy: str) -> None:
