@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import attrs
@@ -272,3 +273,27 @@ async def test_a_renewal_that_fails_is_tried_again_and_the_lease_is_kept(harness
     assert finished is not None
     assert finished.status is RunStatus.SUCCEEDED
     assert len(harness.calls("b")) == 1
+
+
+async def test_a_run_stopped_by_an_unreachable_database_is_logged_in_one_line(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate, run_id = await gated_workflow(harness)
+    units_of_work = FailingFirst(harness)
+    services = attrs.evolve(harness.services, uow=units_of_work)
+    worker = Worker(RunEngine(services, harness.invoker, EngineSettings(owner="worker-1", lease_seconds=LEASE)))
+    await worker.offer(run_id)
+    await gate.started.wait()
+
+    units_of_work.failures = 1_000  # the database is gone when the call's result is to be written
+    with caplog.at_level(logging.WARNING, logger="wfcore.use_cases.worker"):
+        gate.opened.set()
+        await worker.stop(grace_seconds=5)
+
+    [record] = [record for record in caplog.records if record.name == "wfcore.use_cases.worker"]
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        f"run {run_id} stopped: the database is unavailable; it is picked up again by a sweep"
+    )
+    assert harness.store.runs[run_id].status is RunStatus.RUNNING  # left for a sweep, its progress kept

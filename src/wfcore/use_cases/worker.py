@@ -8,6 +8,7 @@ import logging
 
 import attrs
 
+from wfcore.domain.errors import ServiceUnavailable, TransientConflict
 from wfcore.domain.ids import RunId
 from wfcore.use_cases.engine import RunEngine, RunExecution
 
@@ -68,6 +69,9 @@ class Worker:
                 self._noticed.discard(run_id)
                 # None when it is finished (the retry was not committed after all) or held elsewhere.
                 current = await self.engine.claim(run_id) if noticed and not self._stopping else None
+        except (ServiceUnavailable, TransientConflict) as error:
+            # Expected while the database restarts or under contention: a line, not a traceback for every run.
+            log.warning("run %s stopped: %s; it is picked up again by a sweep", run_id, error)
         except Exception:
             log.exception("run %s stopped on an unexpected error; it is picked up again by a sweep", run_id)
         finally:
