@@ -10,9 +10,14 @@ from adapters_http.demo_agent import RecordedCall
 from distributed.stack import Stack
 
 
+def received_for(calls: list[RecordedCall], run_id: str) -> list[RecordedCall]:
+    """The calls made for `run_id`, in the order the agent received them."""
+    return [call for call in calls if isinstance(call.body, dict) and call.body.get("run_id") == run_id]
+
+
 def calls_of(calls: list[RecordedCall], run_id: str) -> list[str]:
     """The step ids of the calls made for `run_id`, in the order the agent received them."""
-    return [call.body["step_id"] for call in calls if isinstance(call.body, dict) and call.body.get("run_id") == run_id]
+    return [call.body["step_id"] for call in received_for(calls, run_id)]
 
 
 async def assert_no_succeeded_step_called_again(stack: Stack, calls: list[RecordedCall], run_id: str) -> Counter[str]:
@@ -21,7 +26,7 @@ async def assert_no_succeeded_step_called_again(stack: Stack, calls: list[Record
     A step called again because its worker died or froze during the call is allowed: the contract is at
     least once until a success is recorded, and exactly once after. Returns the number of calls per step.
     """
-    received = [call for call in calls if isinstance(call.body, dict) and call.body.get("run_id") == run_id]
+    received = received_for(calls, run_id)
     for step in await stack.steps(run_id):
         if step["status"] == "succeeded":
             recorded = datetime.fromisoformat(step["finished_at"])
