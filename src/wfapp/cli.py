@@ -12,43 +12,61 @@ import attrs
 
 from wfapp import event_loop
 from wfapp.apply import register_workflows_command
+from wfapp.distributed_settings import DistributedSettings, load_distributed_settings
 from wfapp.settings import Settings, SettingsError, env_name, flag_name, load_settings
 from wfapp.version import __version__
 
+_DESTINATIONS = {Settings: "setting_", DistributedSettings: "distributed_"}  # argparse names of their flags
 
-def _add_setting_flags(parser: argparse.ArgumentParser, names: Sequence[str] | None = None) -> None:
-    group = parser.add_argument_group("settings (each also read from its WF_ environment variable)")
-    for field in attrs.fields(Settings):
+
+def _add_setting_flags(
+    parser: argparse.ArgumentParser, names: Sequence[str] | None = None, settings_class: type[Any] = Settings
+) -> None:
+    """A flag for each setting of `settings_class` (those in `names` only, when given)."""
+    group = parser.add_argument_group(
+        "settings (each also read from its WF_ environment variable)"
+        if settings_class is Settings
+        else "distributed mode's settings (each also read from its WF_ environment variable)"
+    )
+    for field in attrs.fields(settings_class):
         if names is not None and field.name not in names:
             continue
         group.add_argument(
             flag_name(field.name),
-            dest=f"setting_{field.name}",
+            dest=f"{_DESTINATIONS[settings_class]}{field.name}",
             metavar=field.name.upper(),
             help=f"{field.metadata['help']} (env {env_name(field.name)})",
         )
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {
-        key.removeprefix("setting_"): value
+def _flag_values(args: argparse.Namespace, settings_class: type[Any]) -> dict[str, str]:
+    prefix = _DESTINATIONS[settings_class]
+    return {
+        key.removeprefix(prefix): value
         for key, value in vars(args).items()
-        if key.startswith("setting_") and value is not None
+        if key.startswith(prefix) and value is not None
     }
-    return load_settings(overrides=overrides)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(overrides=_flag_values(args, Settings))
+
+
+def _distributed_settings(args: argparse.Namespace) -> DistributedSettings:
+    return load_distributed_settings(overrides=_flag_values(args, DistributedSettings))
 
 
 def _serve(args: argparse.Namespace) -> None:
     from wfapp.serve import serve
 
-    event_loop.run(serve(_settings(args)))
+    settings = _settings(args)
+    event_loop.run(serve(settings, _distributed_settings(args) if settings.distributed else None))
 
 
 def _worker(args: argparse.Namespace) -> None:
-    from wfapp.distributed import load_distributed_settings, run_worker
+    from wfapp.distributed import run_worker
 
-    overrides = {"health_port": args.health_port} if args.health_port is not None else {}
-    event_loop.run(run_worker(_settings(args), load_distributed_settings(overrides=overrides)))
+    event_loop.run(run_worker(_settings(args), _distributed_settings(args)))
 
 
 def _migrate(args: argparse.Namespace) -> None:
@@ -79,13 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the REST API (and, with no broker, the workers too)")
     _add_setting_flags(serve)
+    _add_setting_flags(serve, settings_class=DistributedSettings)
     serve.set_defaults(handler=_serve)
 
     worker = commands.add_parser("worker", help="take runs from Kafka and execute them (start as many as needed)")
-    worker.add_argument(
-        "--health-port", help="serve /health, /health/ready and /metrics on this port (env WF_HEALTH_PORT)"
-    )
     _add_setting_flags(worker)
+    _add_setting_flags(worker, settings_class=DistributedSettings)
     worker.set_defaults(handler=_worker)
 
     migrate = commands.add_parser("migrate", help="bring the database schema to head (or --revision)")

@@ -61,7 +61,7 @@ class DistributedSettings:
     sweep_pending_after_seconds: float = setting(
         30.0, float_in(0.0, 86_400.0), "age after which a pending run is taken by the sweep rather than the broker"
     )
-    health_port: int = setting(0, _port_or_off, "port of a worker's /health and /health/ready (0: none)")
+    health_port: int = setting(0, _port_or_off, "port of a worker's /health, /health/ready and /metrics (0: none)")
 
     def kafka(self, settings: Settings, *, client_id: str = "wf") -> KafkaSettings:
         """The Kafka adapters' settings: these plus the brokers of `settings`."""

@@ -12,6 +12,7 @@ from dependency_injector import providers
 from adapters_http.server import Api, HttpSettings, ReadinessCheck, create_app
 from wfapp.container import Container
 from wfapp.distributed import start_distributed_api
+from wfapp.distributed_settings import DistributedSettings
 from wfapp.lifecycle import close_connections, settle_garbage_collector, stop_requested
 from wfapp.logs import configure_logging
 from wfapp.migration import upgrade_to_head
@@ -55,13 +56,18 @@ def build_app(container: Container, settings: Settings, readiness: Sequence[Read
     )
 
 
-async def serve(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM, then stop taking work and shut down gracefully."""
+async def serve(settings: Settings, distributed_settings: DistributedSettings | None = None) -> None:
+    """Serve until SIGINT or SIGTERM, then stop taking work and shut down gracefully.
+
+    `distributed_settings` (read from the environment when None) matter only with a broker configured.
+    """
     configure_logging(settings.log_level, settings.log_format)
     if settings.embedded:
         await upgrade_to_head(settings.database_url)
     container = Container(settings=providers.Object(settings))
-    distributed = await start_distributed_api(container, settings) if settings.distributed else None
+    distributed = (
+        await start_distributed_api(container, settings, distributed_settings) if settings.distributed else None
+    )
     readiness = [distributed.readiness] if distributed is not None else []
     runner = web.AppRunner(build_app(container, settings, readiness), access_log=None, handle_signals=False)
     await runner.setup()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 
 import attrs
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from adapters_kafka.backoff import Backoff
 from wfapp.distributed_logs import RepeatedLinesFilter
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings, setting_names
-from wfapp.settings import Settings, SettingsError
+from wfapp.settings import Settings, SettingsError, flag_name
 
 
 def test_the_defaults_suit_a_real_kafka_cluster() -> None:
@@ -65,6 +68,26 @@ def test_every_setting_has_a_wf_variable_and_help() -> None:
     assert len(names) == len(attrs.fields(DistributedSettings))
     assert all(name.startswith("WF_") and name.isupper() for name in names)
     assert all(field.metadata["help"] for field in attrs.fields(DistributedSettings))
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_every_setting_is_a_flag_of_serve_and_worker_and_a_bad_flag_stops_them_naming_it(command: str) -> None:
+    help_text = run_wf(command, "--help").stdout
+    bad_flag = run_wf(command, "--sweep-interval-seconds", "-1", WF_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")
+
+    assert all(flag_name(field.name) in help_text for field in attrs.fields(DistributedSettings))
+    assert bad_flag.returncode == 2
+    assert bad_flag.stderr.strip() == "wf: bad setting: --sweep-interval-seconds='-1': must be between 0.05 and 3600.0"
+
+
+def run_wf(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wfapp.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_backoff_grows_exponentially_up_to_its_cap_with_jitter_and_resets() -> None:
