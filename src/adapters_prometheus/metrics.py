@@ -43,7 +43,9 @@ class Metrics:
         )
         self.runs_started = Counter("wf_runs_started", "Runs a worker started", registry=self.registry)
         self.runs_finished = Counter("wf_runs_finished", "Runs finished, by status", ["status"], registry=self.registry)
-        self.runs_in_progress = Gauge("wf_runs_in_progress", "Runs this process is executing", registry=self.registry)
+        self.runs_in_progress = Gauge(
+            "wf_runs_in_progress", "Runs this process's engine holds (claimed, not yet left)", registry=self.registry
+        )
         self.run_duration = Histogram(
             "wf_run_seconds", "From start to finish of a run", ["status"], buckets=_SECONDS, registry=self.registry
         )
@@ -58,7 +60,7 @@ class Metrics:
             registry=self.registry,
         )
         self.publish_failures = Counter(
-            "wf_broker_publish_failures", "Dispatches the broker did not acknowledge", registry=self.registry
+            "wf_broker_publish_failures", "Batches of dispatches the broker did not acknowledge", registry=self.registry
         )
         self.worker_heartbeat = Gauge(
             "wf_worker_heartbeat_timestamp_seconds",
@@ -73,15 +75,12 @@ class Metrics:
         for event in events:
             if event.type is EventType.RUN_STARTED:
                 self.runs_started.inc()
-                self.runs_in_progress.inc()
             elif event.type in _FINISHED:
                 status = _FINISHED[event.type]
                 self._labelled(self.runs_finished, status).inc()
-                if run.started_at is not None:
-                    self.runs_in_progress.dec()
-                    if run.finished_at is not None:
-                        seconds = (run.finished_at - run.started_at).total_seconds()
-                        self._labelled(self.run_duration, status).observe(seconds)
+                if run.started_at is not None and run.finished_at is not None:
+                    seconds = (run.finished_at - run.started_at).total_seconds()
+                    self._labelled(self.run_duration, status).observe(seconds)
         for step in steps:
             if step.status.is_finished and step.duration_ms is not None:
                 self._labelled(self.step_duration, step.status.value).observe(step.duration_ms / 1000)
@@ -91,6 +90,9 @@ class Metrics:
 
     def worker_alive(self) -> None:
         self.worker_heartbeat.set_to_current_time()
+
+    def executing(self, runs: int) -> None:
+        self.runs_in_progress.set(runs)
 
     def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self._labelled(self.http_requests, method, route, str(status)).inc()

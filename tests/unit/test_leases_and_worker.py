@@ -22,6 +22,7 @@ from wfcore.domain.runs import Run, RunStatus, StepStatus
 from wfcore.domain.workflows import CompiledWorkflow
 from wfcore.ports.agents import AgentCall
 from wfcore.ports.persistence import UnitOfWork
+from wfcore.ports.telemetry import NoTelemetry
 from wfcore.use_cases.engine import EngineSettings, RunEngine
 from wfcore.use_cases.worker import Worker
 
@@ -88,6 +89,35 @@ async def test_an_expired_lease_is_taken_over_and_the_stale_worker_cannot_write(
     assert {s.status for s in harness.store.steps[run_id].values()} == {StepStatus.SUCCEEDED}
     assert (await harness.event_types(run_id)).count(EventType.STEP_SUCCEEDED) == 2
     assert gate.aborted == [], "the stale call finished; only its write was refused"
+
+
+class HeldRuns(NoTelemetry):
+    """Telemetry that keeps how many runs its engine said it held, each time that changed."""
+
+    def __init__(self) -> None:
+        self.counts: list[int] = []
+
+    def executing(self, runs: int) -> None:
+        self.counts.append(runs)
+
+
+async def test_an_engine_announces_the_runs_it_holds_a_taken_over_run_included(harness: Harness) -> None:
+    gate, run_id = await gated_workflow(harness)
+    stalled_held, taker_held = HeldRuns(), HeldRuns()
+    stalled = harness.engine("worker-1", clock=VirtualClock(autojump=False), lease_seconds=LEASE)
+    stalled.telemetry = stalled_held
+    stale_drive = asyncio.create_task(stalled.execute(run_id))
+    await gate.started.wait()
+    harness.clock.advance(LEASE + 1)
+
+    taker = harness.engine("worker-2")
+    taker.telemetry = taker_held
+    assert await taker.execute(run_id) is not None
+    gate.opened.set()
+    assert await stale_drive is None
+
+    assert taker_held.counts == [1, 0]  # not -1: the run's start was written by the other worker
+    assert stalled_held.counts == [1, 0]
 
 
 async def test_a_worker_that_wakes_from_a_backoff_after_losing_its_lease_calls_no_agent(harness: Harness) -> None:

@@ -22,6 +22,9 @@ class Telemetry(Protocol):
     def worker_alive(self) -> None:
         """A worker's sweep loop went round: the heartbeat that alerts watch."""
 
+    def executing(self, runs: int) -> None:
+        """The engine now holds `runs` runs (claimed, not yet left): it changed by one, up or down."""
+
 
 class NoTelemetry:
     """Telemetry that records nothing: the default of the library and the test harness."""
@@ -33,4 +36,7 @@ class NoTelemetry:
         return None
 
     def worker_alive(self) -> None:
+        return None
+
+    def executing(self, runs: int) -> None:
         return None

@@ -98,7 +98,7 @@ class RunEngine:
                 if run is None:
                     return None
                 # Held here from now on, so that a cancel arriving before the commit reaches it.
-                execution = self._active[run_id] = RunExecution(engine=self, run=run)
+                execution = self._hold(RunExecution(engine=self, run=run))
                 workflow = await self.compiled(run, uow)
                 execution.load(workflow, await read_for_execution(uow, run_id, agent_references(workflow)))
                 await uow.commit()
@@ -119,7 +119,7 @@ class RunEngine:
         run = await claims.claim(run_id, owner=self.settings.owner, now=now, expires_at=expires_at)
         if run is None:
             return None
-        execution = self._active[run_id] = RunExecution(engine=self, run=run)
+        execution = self._hold(RunExecution(engine=self, run=run))
         try:
             workflow = await self.compiled(run)
             execution.load(workflow, await claims.execution_reads(run_id, agent_references(workflow)))
@@ -154,8 +154,14 @@ class RunEngine:
         await execution.claim_settled.wait()
         return self._active.get(run_id) is execution
 
+    def _hold(self, execution: RunExecution) -> RunExecution:
+        self._active[execution.run.id] = execution
+        self.telemetry.executing(len(self._active))
+        return execution
+
     def forget(self, run_id: RunId) -> None:
-        self._active.pop(run_id, None)
+        if self._active.pop(run_id, None) is not None:
+            self.telemetry.executing(len(self._active))
 
     @property
     def active_runs(self) -> int:

@@ -63,3 +63,20 @@ async def test_metrics_move_with_requests_runs_steps_and_agent_calls(
     assert total(after, "wf_http_requests_total", route="/api/v1/agents", method="POST", status="201") == 2
     assert total(after, "wf_http_request_seconds_count", route="/api/v1/workflows", method="POST") == 2
     assert "wf_outbox_backlog" in after
+
+
+async def test_runs_in_progress_is_what_the_engine_holds_while_it_runs(
+    service: RunningService, demo_agent: DemoAgent
+) -> None:
+    client = service.client
+    await client.post("/api/v1/agents", json={"name": "slow", "url": demo_agent.url("/sleep")})
+    body = {"name": "slow-one", "steps": [{"id": "only", "agent": "slow", "input": {"seconds": 1}}]}
+    workflow_id = (await (await client.post("/api/v1/workflows", json=body)).json())["id"]
+    run = await (await client.post(f"/api/v1/workflows/{workflow_id}/execute", json={})).json()
+    await demo_agent.wait_for_calls(lambda calls: any(call.path == "/sleep" for call in calls))
+
+    during = await scrape(service)
+    await wait_until_finished(service, run["id"])
+    after = await scrape(service)
+
+    assert (total(during, "wf_runs_in_progress"), total(after, "wf_runs_in_progress")) == (1, 0)
