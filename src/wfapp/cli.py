@@ -60,7 +60,8 @@ def _serve(args: argparse.Namespace) -> None:
     from wfapp.serve import serve
 
     settings = _settings(args)
-    event_loop.run(serve(settings, _distributed_settings(args) if settings.distributed else None))
+    distributed = _distributed_settings(args)  # checked whatever the mode: a bad flag is never ignored
+    event_loop.run(serve(settings, distributed if settings.distributed else None))
 
 
 def _worker(args: argparse.Namespace) -> None:

@@ -6,11 +6,13 @@ import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import attrs
 import pytest
 
 from adapters_kafka.backoff import Backoff
+from fixtures.kafka import free_port
 from wfapp.distributed_logs import RepeatedLinesFilter
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings, setting_names
 from wfapp.settings import Settings, SettingsError, flag_name
@@ -70,23 +72,36 @@ def test_every_setting_has_a_wf_variable_and_help() -> None:
     assert all(field.metadata["help"] for field in attrs.fields(DistributedSettings))
 
 
-@pytest.mark.parametrize("command", ["serve", "worker"])
-def test_every_setting_is_a_flag_of_serve_and_worker_and_a_bad_flag_stops_them_naming_it(command: str) -> None:
-    help_text = run_wf(command, "--help").stdout
-    bad_flag = run_wf(command, "--sweep-interval-seconds", "-1", WF_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")
+@pytest.mark.parametrize(
+    ("command", "mode"),
+    [("serve", {}), ("serve", {"WF_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9"}), ("worker", {})],
+    ids=["serve embedded", "serve distributed", "worker"],
+)
+def test_every_setting_is_a_flag_of_serve_and_worker_and_a_bad_flag_stops_them_naming_it(
+    command: str, mode: dict[str, str], tmp_path: Path
+) -> None:
+    help_text = run_wf(tmp_path, command, "--help").stdout
+    bad_flag = run_wf(tmp_path, command, "--sweep-interval-seconds", "-1", **mode)
 
     assert all(flag_name(field.name) in help_text for field in attrs.fields(DistributedSettings))
     assert bad_flag.returncode == 2
     assert bad_flag.stderr.strip() == "wf: bad setting: --sweep-interval-seconds='-1': must be between 0.05 and 3600.0"
 
 
-def run_wf(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_wf(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`wf ARGS` in `folder`, on a database there: were the flag not refused, nothing else is touched."""
     return subprocess.run(
         [sys.executable, "-m", "wfapp.cli", *args],
-        env={**os.environ, **env},
+        env={
+            **os.environ,
+            "WF_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'wf.db'}",
+            "WF_PORT": str(free_port()),
+            **env,
+        },
+        cwd=folder,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=20,
     )
 
 
