@@ -14,7 +14,7 @@ from adapters_memory.store import Journal, MemoryStore
 from adapters_memory.system import UuidGenerator, VirtualClock
 from adapters_memory.unit_of_work import MemoryUnitOfWork
 from contract.builders import at, committed_runs
-from wfcore.domain.errors import LeaseLost, ServiceUnavailable
+from wfcore.domain.errors import LeaseLost, ServiceUnavailable, TransientConflict
 from wfcore.domain.events import EventType, RunEvent
 from wfcore.domain.ids import RunId
 from wfcore.domain.runs import Run, StepExecution, StepStatus
@@ -36,6 +36,9 @@ class CountingStore:
     dead_connections: int = 0
     # Commits that are made but report a failure, as when the connection is lost while COMMIT answers.
     lost_commit_answers: int = 0
+    # Saves refused as collisions with another transaction (a deadlock), and what that one commits.
+    collisions: int = 0
+    on_collision: Callable[[MemoryStore], None] = lambda store: None
 
     def uow(self) -> MemoryUnitOfWork:
         self.transactions += 1
@@ -68,6 +71,10 @@ class PickyRunRepository(MemoryRunRepository):
         return await super().get_many(run_ids, for_update=for_update)
 
     async def save_progress(self, changed: Sequence[Run], steps: Sequence[StepExecution]) -> None:
+        if self.database.collisions:
+            self.database.collisions -= 1
+            self.database.on_collision(self.database.store)
+            raise TransientConflict("the change collided with a concurrent one and was not made")
         if any(run.output == POISON for run in changed):
             self.database.on_failure(self.database.store)
             raise ValueError("the database refused the value")
@@ -262,6 +269,48 @@ async def test_a_renewal_made_while_a_write_waits_to_be_tried_alone_is_kept(
     lease = database.store.runs[renewed.id].lease
     assert lease is not None
     assert lease.expires_at == at(90)
+
+
+def renew(run_id: RunId, until: float) -> Callable[[MemoryStore], None]:
+    """What another transaction commits: the run's lease renewed until `at(until)`."""
+
+    def renew_in(store: MemoryStore) -> None:
+        held = store.runs[run_id]
+        assert held.lease is not None
+        store.runs[run_id] = attrs.evolve(held, lease=attrs.evolve(held.lease, expires_at=at(until)))
+
+    return renew_in
+
+
+@pytest.mark.parametrize("collisions", [2, 3])
+async def test_a_write_alone_that_collides_is_tried_again_from_the_run_as_it_is_then(
+    database: CountingStore, group: GroupCommit, collisions: int
+) -> None:
+    fine, poisoned = await held_runs(database, 2)
+
+    def renew_then_collide(store: MemoryStore) -> None:
+        renew(fine.id, 90)(store)
+        database.collisions = collisions
+        database.on_collision = renew(fine.id, 99)
+        database.on_failure = lambda store: None  # once: the poisoned write fails again when tried alone
+
+    database.on_failure = renew_then_collide
+    results = await asyncio.gather(
+        group.write(fine.id, token(fine), finish_with("fine")),
+        group.write(poisoned.id, token(poisoned), finish_with(POISON)),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[1], ValueError)
+    lease = database.store.runs[fine.id].lease
+    assert lease is not None
+    if collisions < 3:
+        assert not isinstance(results[0], BaseException)
+        assert await stored_outputs(database, [fine, poisoned]) == ["fine", None]
+        assert lease.expires_at == at(99), "the renewal committed between the tries is not taken back"
+    else:  # three tries in all
+        assert isinstance(results[0], TransientConflict)
+        assert await stored_outputs(database, [fine, poisoned]) == [None, None]
 
 
 def finish_step(run: Run, step: StepExecution) -> Change:

@@ -9,7 +9,8 @@ A write whose lease was lost fails alone with `LeaseLost`, and so does one whose
 computed. When the shared transaction fails before any change was computed, the whole batch is tried
 once more; after, each computed change is tried again in a transaction of its own (computed again
 from the run as stored if that changed meanwhile), so one bad write cannot take its neighbours down
-with it.
+with it. A transaction of its own that collides with another (a deadlock) is tried again, three times
+in all.
 
 Where the database offers `FencedWrites` (PostgreSQL, whose round trips cost more than the rows), a
 write that says how its run was when its writer last committed it has its change computed from that,
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from wfcore.domain.errors import LeaseLost
+from wfcore.domain.errors import LeaseLost, TransientConflict
 from wfcore.domain.events import RunEvent
 from wfcore.domain.ids import RunId
 from wfcore.domain.runs import Run, StepExecution
@@ -37,6 +38,7 @@ Mutation = Callable[[Run], Change]
 # Turns of the event loop a flush waits before taking its batch: a finished agent call needs a few
 # (the call's task, the wait on it, the run's loop) before its write is queued.
 _GATHERING_TURNS = 4
+_ALONE_ATTEMPTS = 3
 
 
 @attrs.define
@@ -154,26 +156,40 @@ class GroupCommit:
         locking way does.
 
         A commit can succeed and still report a failure (the connection lost while it answered): a change
-        found stored already is not written twice (its events would be appended again).
+        found stored already is not written twice (its events would be appended again). A transaction
+        that collided with another one (`TransientConflict`: a deadlock, a serialization failure) changed
+        nothing, and is tried again, up to `_ALONE_ATTEMPTS` times in all.
         """
+        for attempt in range(1, _ALONE_ATTEMPTS + 1):
+            try:
+                await self._try_alone(write)
+            except TransientConflict as error:
+                if attempt < _ALONE_ATTEMPTS:
+                    continue
+                write.settle(error)
+            except Exception as error:
+                write.settle(error)
+            return
+
+    async def _try_alone(self, write: _Write) -> None:
         assert write.seen is not None
         assert write.change is not None
-        try:
-            async with self.services.uow() as uow:
-                current = await uow.runs.get(write.run_id, for_update=True)
-                if await _stored_already(uow, current, write.seen, write.token, write.change):
-                    write.settle()
-                    return
-                if _without_lease(current) == _without_lease(write.seen) and _held(current, write.token):
-                    write.change = on_current_lease(write.change, write.seen, current)
-                elif not _apply(write, current):
-                    return  # settled: the lease was lost, or the change cannot be computed now
-                await save_changes(uow, [(current, write.change)])
-                await uow.commit()
-        except Exception as error:
-            write.settle(error)
-        else:
-            write.settle()
+        async with self.services.uow() as uow:
+            current = await uow.runs.get(write.run_id, for_update=True)
+            if await _stored_already(uow, current, write.seen, write.token, write.change):
+                write.settle()
+                return
+            if _without_lease(current) == _without_lease(write.seen) and _held(current, write.token):
+                # Kept aside until committed: a try that collides leaves the change as it was computed.
+                change = on_current_lease(write.change, write.seen, current)
+            elif _apply(write, current):
+                change = write.change
+            else:
+                return  # settled: the lease was lost, or the change cannot be computed now
+            await save_changes(uow, [(current, change)])
+            await uow.commit()
+        write.change = change
+        write.settle()
 
 
 def _apply(write: _Write, stored: Run | None) -> bool:
