@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import attrs
 import pytest
 
 from adapters_kafka.backoff import Backoff
+from fixtures.cli import wf_command
 from fixtures.kafka import free_port
 from wfapp.distributed_logs import RepeatedLinesFilter
 from wfapp.distributed_settings import DistributedSettings, load_distributed_settings, setting_names
@@ -90,19 +89,8 @@ def test_every_setting_is_a_flag_of_serve_and_worker_and_a_bad_flag_stops_them_n
 
 def run_wf(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`wf ARGS` in `folder`, on a database there: were the flag not refused, nothing else is touched."""
-    return subprocess.run(
-        [sys.executable, "-m", "wfapp.cli", *args],
-        env={
-            **os.environ,
-            "WF_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'wf.db'}",
-            "WF_PORT": str(free_port()),
-            **env,
-        },
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    database = {"WF_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'wf.db'}", "WF_PORT": str(free_port())}
+    return wf_command(*args, env={**database, **env}, cwd=folder, timeout=20)
 
 
 def test_backoff_grows_exponentially_up_to_its_cap_with_jitter_and_resets() -> None:

@@ -156,12 +156,12 @@ class RunEngine:
 
     def _hold(self, execution: RunExecution) -> RunExecution:
         self._active[execution.run.id] = execution
-        self.telemetry.executing(len(self._active))
+        self.telemetry.executing(self.active_runs)
         return execution
 
     def forget(self, run_id: RunId) -> None:
         if self._active.pop(run_id, None) is not None:
-            self.telemetry.executing(len(self._active))
+            self.telemetry.executing(self.active_runs)
 
     @property
     def active_runs(self) -> int:

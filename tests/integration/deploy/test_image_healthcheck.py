@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,13 +11,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from fixtures.kafka import free_port
+
 SCRIPT = Path(__file__).resolve().parents[3] / "deploy" / "healthcheck.py"
 
 
 def closed_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
+    return str(free_port())
 
 
 @contextlib.asynccontextmanager

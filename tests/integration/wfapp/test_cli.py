@@ -13,15 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-
-def wf(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wfapp.cli", *args],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from fixtures.cli import wf_command
 
 
 def tables(database: Path) -> set[str]:
@@ -35,17 +27,17 @@ def tables(database: Path) -> set[str]:
 def test_migrate_goes_to_head_down_to_base_and_back(tmp_path: Path) -> None:
     database = tmp_path / "wf.db"
     url = f"sqlite+aiosqlite:///{database}"
-    up = wf("migrate", "--database-url", url)
+    up = wf_command("migrate", "--database-url", url)
     assert up.returncode == 0, up.stderr
     assert "database schema at revision" in up.stdout
     assert {"agents", "workflows", "runs", "audit_log"} <= tables(database)
 
-    down = wf("migrate", "--revision", "base", env={"WF_DATABASE_URL": url})
+    down = wf_command("migrate", "--revision", "base", env={"WF_DATABASE_URL": url})
     assert down.returncode == 0, down.stderr
     assert "at revision base" in down.stdout
     assert tables(database) <= {"alembic_version"}
 
-    again = wf("migrate", env={"WF_DATABASE_URL": url})
+    again = wf_command("migrate", env={"WF_DATABASE_URL": url})
     assert again.returncode == 0, again.stderr
     assert "runs" in tables(database)
 

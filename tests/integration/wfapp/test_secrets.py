@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from fixtures.cli import wf_command
 from wfapp import Settings, WorkflowService
 from wfcore.domain.agents import BearerAuth
 from wfcore.domain.errors import InvalidInput
@@ -46,12 +44,7 @@ async def test_old_keys_still_decrypt_and_rotate_moves_secrets_to_the_newest(tmp
         assert (await wf.agents.get(agent.id)).auth == BearerAuth(token=TOKEN)
 
     rotated = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "wfapp.cli", "secrets", "rotate"],
-        env={**os.environ, "WF_DATABASE_URL": url, "WF_SECRET_KEY": f"{new},{old}"},
-        capture_output=True,
-        text=True,
-        timeout=60,
+        wf_command, "secrets", "rotate", env={"WF_DATABASE_URL": url, "WF_SECRET_KEY": f"{new},{old}"}, timeout=60
     )
     assert rotated.returncode == 0, rotated.stderr
     assert "re-encrypted the secrets of 1 agents" in rotated.stdout

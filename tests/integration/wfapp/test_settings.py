@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from dependency_injector import providers
 
+from fixtures.cli import wf_command
 from wfapp.container import Container
 from wfapp.settings import Settings, SettingsError, load_settings
 
@@ -61,10 +58,7 @@ def test_an_empty_variable_means_unset() -> None:
 
 
 def test_wf_stops_at_start_with_one_line_and_no_traceback() -> None:
-    environ = {**os.environ, "WF_PORT": "not-a-port"}
-    done = subprocess.run(
-        [sys.executable, "-m", "wfapp.cli", "serve"], env=environ, capture_output=True, text=True, timeout=60
-    )
+    done = wf_command("serve", env={"WF_PORT": "not-a-port"}, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "wf: bad setting: WF_PORT='not-a-port': must be a whole number between 1 and 65535"
